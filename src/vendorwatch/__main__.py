@@ -1,0 +1,3 @@
+from vendorwatch.cli.app import main
+
+main()

@@ -1,0 +1,150 @@
+"""Opening the store, applying migrations, and ingesting one source as one transaction."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from vendorwatch.store.batch import IngestBatch
+
+ENV_DB = "VENDORWATCH_DB"
+DEFAULT_DB = "vendorwatch.duckdb"
+
+
+def default_db_path(explicit: str | None = None) -> Path:
+    """`--db`, else `$VENDORWATCH_DB`, else ./vendorwatch.duckdb."""
+    return Path(explicit or os.environ.get(ENV_DB) or DEFAULT_DB)
+
+
+def _migrations() -> list[tuple[int, str]]:
+    folder = resources.files("vendorwatch.store") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    id: int
+    path: str
+    sha256: str
+    kind: str
+    site: str
+
+
+class Store:
+    """A DuckDB database holding sources, evidence, flows, assets and findings."""
+
+    def __init__(self, path: Path | str, read_only: bool = False) -> None:
+        self.path = Path(path)
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.Error as exc:
+            from vendorwatch.errors import InputError
+
+            raise InputError(self.path, f"cannot open store: {_first_line(exc)}") from None
+        if not read_only:
+            self.migrate()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        has = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+        ).fetchone()
+        if not has or not has[0]:
+            return 0
+        row = self.con.execute("SELECT max(version) FROM schema_version").fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def migrate(self) -> None:
+        """Apply every migration newer than the store's version, each in its own transaction."""
+        current = self.schema_version
+        for version, sql in _migrations():
+            if version <= current:
+                continue
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                if version == 1:
+                    self.con.execute(
+                        "CREATE TABLE schema_version (version INTEGER NOT NULL, "
+                        "applied_at TIMESTAMP NOT NULL)"
+                    )
+                self.con.execute(sql)
+                self.con.execute(
+                    "INSERT INTO schema_version VALUES (?, ?)", [version, _now()]
+                )
+                self.con.execute("COMMIT")
+            except Exception:
+                self.con.execute("ROLLBACK")
+                raise
+
+    def source_by_sha256(self, sha256: str) -> SourceRecord | None:
+        row = self.con.execute(
+            "SELECT id, path, sha256, kind, site FROM sources WHERE sha256 = ?", [sha256]
+        ).fetchone()
+        return SourceRecord(*row) if row else None
+
+    @contextmanager
+    def ingesting(
+        self, path: str, sha256: str, kind: str, site: str
+    ) -> Iterator[IngestBatch]:
+        """One source, one transaction: on any error nothing of this source remains."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            row = self.con.execute(
+                "INSERT INTO sources (path, sha256, kind, site, ingested_at) "
+                "VALUES (?, ?, ?, ?, ?) RETURNING id",
+                [path, sha256, kind, site, _now()],
+            ).fetchone()
+            assert row is not None
+            batch = IngestBatch(self.con, int(row[0]))
+            yield batch
+            batch.flush()
+            self.con.execute(
+                "UPDATE sources SET bytes = ?, records = ?, warning = ? WHERE id = ?",
+                [batch.bytes_read, batch.records_read, batch.warning, batch.source_id],
+            )
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        """Rows of a query as dicts (column name → value)."""
+        cur = self.con.execute(sql, params or [])
+        names = [d[0] for d in cur.description or []]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def counts(self) -> dict[str, int]:
+        out = {}
+        for table in ("sources", "evidence", "flows", "assets", "findings"):
+            row = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()
+            out[table] = int(row[0]) if row else 0
+        return out
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
