@@ -16,6 +16,7 @@ from vendorwatch.ingest.packets.scan import PacketScanner
 from vendorwatch.store.batch import FlowRecord, IngestBatch
 
 PROGRESS_EVERY = 4096
+PROTOCOL_NAMES = {6: "tcp", 17: "udp", 132: "sctp"}
 IP_ACCOUNTING = 1  # NFStream accounting_mode: IP-level bytes, as Zeek's *_ip_bytes
 
 
@@ -121,5 +122,8 @@ def _store_flow(flow: Any, batch: IngestBatch, source: str) -> None:
     ts = _ms(flow.bidirectional_first_seen_ms)
     if app and app != "Unknown":
         batch.evidence(ts, flow.src_ip, flow.dst_ip, signals.APP, app, source)
+    if app and app != "Unknown" and flow.dst2src_packets and flow.dst_port:
+        service = f"{PROTOCOL_NAMES.get(flow.protocol, flow.protocol)}/{flow.dst_port} {app}"
+        batch.evidence(ts, flow.dst_ip, flow.src_ip, signals.SERVICE, service, source)
     if ja4 and ja4.startswith(("t", "q", "d")):
         batch.evidence(ts, flow.src_ip, flow.dst_ip, signals.TLS_JA4, ja4, source)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from vendorwatch.store.batch import IngestBatch
 
@@ -123,6 +124,26 @@ class Store:
                 "UPDATE sources SET bytes = ?, records = ?, warning = ? WHERE id = ?",
                 [batch.bytes_read, batch.records_read, batch.warning, batch.source_id],
             )
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def replace_tables(self, tables: dict[str, list[dict[str, Any]]]) -> None:
+        """Replace the rows of derived tables (assets, findings…) in one transaction."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            for table, rows in tables.items():
+                self.con.execute(f"DELETE FROM {table}")
+                if not rows:
+                    continue
+                frame = pd.DataFrame(rows)
+                self.con.register("_vw_rows", frame)
+                columns = ", ".join(frame.columns)
+                self.con.execute(
+                    f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _vw_rows"
+                )
+                self.con.unregister("_vw_rows")
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")

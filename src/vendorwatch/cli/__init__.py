@@ -1,0 +1,1 @@
+"""The `vendorwatch` command line."""

@@ -1,0 +1,261 @@
+"""`vendorwatch` commands. They only wire ingest/, identify/, detect/ and report/ together.
+
+Exit codes: 0 success, 1 findings at or above --fail-on, 2 usage or input error."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
+from rich.text import Text
+
+from vendorwatch.cli.output import Format, emit, visible
+from vendorwatch.errors import InputError
+from vendorwatch.store import Store, default_db_path
+from vendorwatch.store.views import list_assets, list_evidence, list_findings
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Which networked equipment from high-risk vendors runs here, what it talks to, "
+    "and what to do about it.",
+)
+err = Console(stderr=True)
+out = Console()
+
+SEVERITY_CHOICES = ("info", "low", "medium", "high", "critical")
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(Text(f"error: {message}"), highlight=False)
+    return typer.Exit(2)
+
+
+def _open(ctx: typer.Context) -> Store:
+    try:
+        return Store(ctx.obj["db"])
+    except InputError as exc:
+        raise _fail(exc.line()) from None
+
+
+def _check_severity(value: str | None) -> str | None:
+    if value is not None and value not in SEVERITY_CHOICES:
+        raise typer.BadParameter(f"must be one of {', '.join(SEVERITY_CHOICES)}")
+    return value
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    db: Annotated[
+        Path | None,
+        typer.Option("--db", help="Store file. Default: $VENDORWATCH_DB, else ./vendorwatch.duckdb"),
+    ] = None,
+) -> None:
+    ctx.obj = {"db": default_db_path(str(db) if db else None)}
+
+
+class RateColumn(ProgressColumn):
+    """Records (packets or log rows) per second."""
+
+    def render(self, task: Task) -> Text:
+        records = task.fields.get("records", 0)
+        elapsed = task.elapsed or 0
+        rate = records / elapsed if elapsed > 0 else 0
+        return Text(f"{records:,} pkts {rate:,.0f} pkt/s", style="progress.data.speed")
+
+
+def _refresh(store: Store) -> tuple[int, list[Any]]:
+    from vendorwatch.detect import run_detectors
+    from vendorwatch.identify.assets import identify_assets
+
+    return identify_assets(store), run_detectors(store)
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Captures (pcap, pcapng), Zeek log "
+                                                    "files or directories.")],
+    site: Annotated[str, typer.Option(help="Site the inputs belong to, e.g. 'Terminal West'.")]
+    = "",
+) -> None:
+    """Ingest captures and logs (kind detected from content), then identify and detect."""
+    from vendorwatch.ingest import detect_reader, ingest_path
+
+    store = _open(ctx)
+    failed = False
+    changed = False
+    with store, Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
+        TransferSpeedColumn(), RateColumn(), TimeElapsedColumn(), console=err, transient=True,
+    ) as progress:
+        for path in paths:
+            try:
+                total = detect_reader(path).size(path)
+            except InputError:
+                total = None
+            task = progress.add_task(visible(path.name), total=total, records=0)
+
+            def advance(nbytes: int, records: int, task: Any = task) -> None:
+                fields = progress.tasks[task].fields
+                progress.update(task, advance=nbytes, records=fields["records"] + records)
+
+            started = time.monotonic()
+            result = ingest_path(store, path, site=site, progress=advance)
+            progress.remove_task(task)
+            for warning in result.warnings:
+                err.print(Text(f"warning: {warning.line()}"), highlight=False)
+            if result.error is not None:
+                failed = True
+                err.print(Text(f"error: {result.error.line()}"), highlight=False)
+            elif result.status == "unchanged":
+                err.print(Text(f"unchanged: {path} (already ingested)"), highlight=False)
+            else:
+                changed = True
+                seconds = time.monotonic() - started
+                err.print(Text(
+                    f"ingested {path} ({result.kind}): {result.records:,} records, "
+                    f"{result.flow_rows:,} flows, {result.evidence_rows:,} evidence rows "
+                    f"in {seconds:.1f} s"), highlight=False)
+        if changed:
+            assets, findings = _refresh(store)
+            err.print(f"{assets} assets, {len(findings)} findings")
+    if failed:
+        raise typer.Exit(2)
+
+
+@app.command()
+def detect(
+    ctx: typer.Context,
+    fail_on: Annotated[str | None, typer.Option(callback=_check_severity,
+                                                help="Exit 1 if a finding is at or above.")]
+    = None,
+) -> None:
+    """Re-identify assets and re-run every detector on what is stored."""
+    with _open(ctx) as store:
+        assets, findings = _refresh(store)
+        err.print(f"{assets} assets, {len(findings)} findings")
+        _exit_on(findings_list=list_findings(store), fail_on=fail_on)
+
+
+def _exit_on(findings_list: list[dict[str, Any]], fail_on: str | None) -> None:
+    if fail_on is None:
+        return
+    from vendorwatch.detect import severity_rank
+
+    if any(severity_rank(f["severity"]) >= severity_rank(fail_on) for f in findings_list):
+        raise typer.Exit(1)
+
+
+FormatOption = Annotated[Format, typer.Option("--format", help="table, json or csv")]
+
+
+@app.command()
+def assets(
+    ctx: typer.Context,
+    fmt: FormatOption = Format.table,
+    site: Annotated[str | None, typer.Option(help="Only this site.")] = None,
+) -> None:
+    """The device inventory: maker, brand, model, class, confidence, risk."""
+    with _open(ctx) as store:
+        rows = list_assets(store, site)
+    for row in rows:
+        row["listed"] = ", ".join(sorted({item["list"] for item in row["listings"]}))
+    emit(rows, fmt, ["ip", "mac", "manufacturer", "brand", "model", "device_class",
+                     "confidence", "risk", "listed"], "Assets", out)
+
+
+@app.command()
+def findings(
+    ctx: typer.Context,
+    fmt: FormatOption = Format.table,
+    site: Annotated[str | None, typer.Option(help="Only this site.")] = None,
+    severity: Annotated[str | None, typer.Option(callback=_check_severity,
+                                                 help="Only at or above this severity.")]
+    = None,
+    fail_on: Annotated[str | None, typer.Option(callback=_check_severity,
+                                                help="Exit 1 if a finding is at or above.")]
+    = None,
+) -> None:
+    """Findings with their severity, asset and summary (evidence in json/csv)."""
+    with _open(ctx) as store:
+        rows = list_findings(store, site, severity)
+    emit(rows, fmt, ["id", "severity", "kind", "asset_ip", "summary", "state"], "Findings", out)
+    _exit_on(rows, fail_on)
+
+
+@app.command()
+def evidence(
+    ctx: typer.Context,
+    ip: Annotated[str | None, typer.Option(help="Only facts about this host.")] = None,
+    signal: Annotated[str | None, typer.Option(help="Only this signal, e.g. tls.sni.")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many rows.")] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Raw identity evidence: {ts, ip, peer_ip, signal, value, source}."""
+    with _open(ctx) as store:
+        rows = list_evidence(store, ip, signal, limit)
+    emit(rows, fmt, ["ts", "ip", "peer_ip", "signal", "value", "source"], "Evidence", out)
+
+
+@app.command()
+def report(
+    ctx: typer.Context,
+    out_path: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
+    site: Annotated[str | None, typer.Option(help="Only this site.")] = None,
+) -> None:
+    """A self-contained HTML report: makers and risk chart, high-risk inventory, findings."""
+    from vendorwatch.report.html import write_report
+
+    with _open(ctx) as store:
+        try:
+            write_report(store, out_path, site=site)
+        except OSError as exc:
+            raise _fail(f"{out_path}: cannot write: {exc.strerror}") from None
+    err.print(Text(f"report written: {out_path.resolve()}"), highlight=False)
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="Where to put the demo's files.")]
+    = Path("demo-output"),
+) -> None:
+    """Generate the bundled synthetic container-terminal capture, ingest it and write the
+    HTML report; prints the report's path."""
+    from vendorwatch.demo.terminal import write_terminal_capture
+    from vendorwatch.ingest import ingest_path
+    from vendorwatch.report.html import write_report
+
+    directory.mkdir(parents=True, exist_ok=True)
+    capture = directory / "terminal-west.pcap"
+    db = directory / "demo.duckdb"
+    for stale in (db, db.with_name(db.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    write_terminal_capture(capture)
+    with Store(db) as store:
+        result = ingest_path(store, capture, site="Terminal West")
+        if result.error is not None:
+            raise _fail(result.error.line())
+        asset_count, found = _refresh(store)
+        report_path = directory / "report.html"
+        write_report(store, report_path)
+    err.print(f"demo: {capture} → {asset_count} assets, {len(found)} findings; store {db}")
+    out.print(Text(str(report_path.resolve())), highlight=False)
+
+
+def main() -> None:
+    app(prog_name="vendorwatch")

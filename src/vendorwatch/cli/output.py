@@ -1,0 +1,71 @@
+"""Listing output as a terminal table, JSON or CSV. Values from packets and logs are
+attacker-controlled: tables show them as plain text (no Rich markup) with control
+characters made visible, so a hostile string can neither style nor drive the terminal."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sys
+from collections.abc import Sequence
+from enum import Enum
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def visible(value: Any) -> str:
+    """A value as one safe line of terminal text."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    if isinstance(value, list | dict):
+        value = json.dumps(value, ensure_ascii=False, default=str)
+    text = str(value).replace("\n", "⏎").replace("\t", " ")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def emit(
+    rows: Sequence[dict[str, Any]],
+    fmt: Format,
+    columns: Sequence[str],
+    title: str,
+    console: Console,
+) -> None:
+    """Write rows to stdout: all fields for json and csv, `columns` for the table."""
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(list(rows), indent=2, ensure_ascii=False, default=str))
+        sys.stdout.write("\n")
+        return
+    if fmt is Format.csv:
+        fields = list(rows[0].keys()) if rows else list(columns)
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({
+                k: json.dumps(v, ensure_ascii=False, default=str)
+                if isinstance(v, list | dict) else v
+                for k, v in row.items()
+            })
+        sys.stdout.write(buffer.getvalue())
+        return
+    table = Table(title=f"{title} ({len(rows)})", show_lines=False, expand=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(Text(visible(row.get(c))) for c in columns))
+    console.print(table)

@@ -1,0 +1,73 @@
+"""Findings and the detector interface. A new detector is one module in this package and
+one entry in `vendorwatch.detect.DETECTORS`."""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from vendorwatch.intel import Registry
+from vendorwatch.intel.geo import Geo
+from vendorwatch.store import Store
+
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+
+
+def severity_rank(severity: str) -> int:
+    return SEVERITIES.index(severity) if severity in SEVERITIES else -1
+
+
+@dataclass
+class Finding:
+    """One thing an operator should look at, with the evidence that proves it.
+
+    `key` distinguishes findings of one kind on one asset (e.g. the endpoint called);
+    the id is derived from kind, site, asset and key, so it is stable across re-runs."""
+
+    kind: str
+    severity: str
+    site: str
+    asset_ip: str | None
+    key: str
+    summary: str
+    evidence: list[dict[str, Any]]
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        basis = "\x1f".join((self.kind, self.site, self.asset_ip or "", self.key))
+        return "VW-" + hashlib.sha256(basis.encode()).hexdigest()[:12]
+
+
+@dataclass
+class DetectContext:
+    """What detectors read: the store (assets, evidence, flows), the vendor registry and
+    offline geolocation."""
+
+    store: Store
+    registry: Registry
+    geo: Geo
+
+
+class Detector(ABC):
+    kind: ClassVar[str]
+
+    @abstractmethod
+    def run(self, ctx: DetectContext) -> Iterable[Finding]:
+        """Findings for the current contents of the store."""
+
+
+def evidence_row(
+    ts: datetime | None, ip: str, peer_ip: str | None, signal: str, value: str, source: str
+) -> dict[str, Any]:
+    """An evidence row as findings carry it (the `evidence` command's JSON shape)."""
+    return {
+        "ts": ts.isoformat() + "Z" if ts else None,
+        "ip": ip, "peer_ip": peer_ip, "signal": signal, "value": value, "source": source,
+    }

@@ -1,0 +1,85 @@
+"""A device calls a vendor cloud, P2P rendezvous or platform endpoint that the registry
+lists: by the names it resolves or connects to (DNS, TLS SNI, HTTP Host), or by the
+registry's endpoint ports on traffic to a public address."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from vendorwatch import signals
+from vendorwatch.detect.interface import DetectContext, Detector, Finding, evidence_row
+from vendorwatch.detect.internet_exposure import is_public
+
+NAME_SIGNALS = (signals.DNS_QUERY, signals.TLS_SNI, signals.HTTP_HOST)
+MAX_EVIDENCE = 50
+
+
+class VendorCloud(Detector):
+    kind = "vendor-cloud-endpoint"
+
+    def run(self, ctx: DetectContext) -> Iterable[Finding]:
+        assets = {(a["site"], a["ip"]): a for a in ctx.store.query("SELECT * FROM assets")}
+        calls: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+        endpoints: dict[str, Any] = {}
+        names = ", ".join(f"'{s}'" for s in NAME_SIGNALS)
+        for row in ctx.store.query(
+            f"""SELECT s.site, e.ts, e.ip, e.peer_ip, e.signal, e.value, e.source
+                FROM evidence e JOIN sources s ON s.id = e.source_id
+                WHERE e.signal IN ({names}) ORDER BY e.ts NULLS FIRST"""
+        ):
+            if (row["site"], row["ip"]) not in assets:
+                continue
+            endpoint = ctx.registry.endpoint_for_host(row["value"])
+            if endpoint is None:
+                continue
+            endpoints[endpoint.id] = endpoint
+            calls[(row["site"], row["ip"], endpoint.id)].append(row)
+        for row in ctx.store.query(
+            """SELECT s.site, min(f.ts_first) AS ts, f.src_ip AS ip, f.dst_ip AS peer_ip,
+                      f.proto, f.dst_port, count(*) AS flows, min(s.path) AS source
+               FROM flows f JOIN sources s ON s.id = f.source_id
+               GROUP BY s.site, f.src_ip, f.dst_ip, f.proto, f.dst_port"""
+        ):
+            if (row["site"], row["ip"]) not in assets or not is_public(row["peer_ip"]):
+                continue
+            proto = {6: "tcp", 17: "udp"}.get(row["proto"])
+            if proto is None or row["dst_port"] is None:
+                continue
+            for endpoint in ctx.registry.endpoints_for_port(proto, row["dst_port"]):
+                endpoints[endpoint.id] = endpoint
+                calls[(row["site"], row["ip"], endpoint.id)].append({
+                    **row, "signal": "flow",
+                    "value": f"{proto}/{row['dst_port']} to {row['peer_ip']}: "
+                    f"{row['flows']} flows",
+                })
+        for (site, ip, endpoint_id), rows in sorted(calls.items()):
+            yield self._finding(ctx, assets[(site, ip)], endpoints[endpoint_id], rows)
+
+    def _finding(
+        self, ctx: DetectContext, asset: dict[str, Any], endpoint: Any, rows: list[dict[str, Any]]
+    ) -> Finding:
+        maker = ctx.registry.maker(endpoint.maker) if endpoint.maker else None
+        maker_risk, _ = ctx.registry.risk(maker.id if maker else None)
+        owner = maker.name if maker else "unknown owner"
+        severity = "high" if endpoint.kind == "platform" or maker_risk in (
+            "high", "critical") else "medium"
+        seen = sorted({r["value"] for r in rows})
+        times = [r["ts"] for r in rows if r["ts"] is not None]
+        who = asset["manufacturer"] or "unidentified"
+        return Finding(
+            kind=self.kind, severity=severity, site=asset["site"], asset_ip=asset["ip"],
+            key=endpoint.id,
+            summary=f"{who} {asset['device_class'] or 'device'} at {asset['ip']} calls "
+            f"{owner} {endpoint.kind} endpoint {endpoint.id} ({', '.join(seen[:3])})",
+            evidence=[
+                evidence_row(r["ts"], r["ip"], r["peer_ip"], r["signal"], r["value"], r["source"])
+                for r in rows[:MAX_EVIDENCE]
+            ],
+            first_seen=min(times, default=None),
+            last_seen=max(times, default=None),
+            details={"endpoint": endpoint.id, "endpoint_kind": endpoint.kind,
+                     "maker": maker.id if maker else None, "maker_risk": maker_risk,
+                     "source_url": getattr(endpoint, "source", None)},
+        )

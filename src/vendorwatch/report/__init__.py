@@ -1,0 +1,1 @@
+"""Reports for people: a self-contained HTML file per store or site."""

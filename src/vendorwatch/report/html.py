@@ -1,0 +1,76 @@
+"""The HTML report: one self-contained file (inline CSS and SVG, no script, no network).
+
+Every value that came from a packet or a log is attacker-controlled; Jinja2 autoescaping
+is on for the whole template and the page forbids scripts by Content-Security-Policy, so a
+hostile string renders as text."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from vendorwatch import __version__
+from vendorwatch.detect.interface import SEVERITIES
+from vendorwatch.report.chart import makers_by_risk
+from vendorwatch.store import Store
+from vendorwatch.store.views import list_assets, list_findings
+
+HIGH_RISK = ("high", "critical")
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("vendorwatch.report", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["safe_url"] = _safe_url
+    return env
+
+
+def _safe_url(url: Any) -> str | None:
+    """Only https links from the registry become links."""
+    return url if isinstance(url, str) and url.startswith("https://") else None
+
+
+def report_context(store: Store, site: str | None = None) -> dict[str, Any]:
+    assets = list_assets(store, site)
+    findings = list_findings(store, site)
+    sources = store.query(
+        "SELECT path, kind, site, sha256, records, warning, ingested_at FROM sources "
+        + ("WHERE site = ? " if site is not None else "") + "ORDER BY id",
+        [site] if site is not None else [],
+    )
+    by_severity = {s: sum(1 for f in findings if f["severity"] == s) for s in SEVERITIES}
+    high_risk = [a for a in assets if a["risk"] in HIGH_RISK]
+    sites = sorted({a["site"] for a in assets} | {s["site"] for s in sources})
+    return {
+        "version": __version__,
+        "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "sites": [s or "(no site given)" for s in sites],
+        "assets": assets,
+        "high_risk": high_risk,
+        "findings": findings,
+        "by_severity": by_severity,
+        "severities": list(reversed(SEVERITIES)),
+        "sources": sources,
+        "chart": makers_by_risk(assets),
+        "makers_high_risk": sorted({a["manufacturer"] for a in high_risk if a["manufacturer"]}),
+    }
+
+
+def render_report(store: Store, site: str | None = None) -> str:
+    return _environment().get_template("report.html.j2").render(**report_context(store, site))
+
+
+def write_report(store: Store, path: Path, site: str | None = None) -> None:
+    """Write the report atomically (a half-written file never replaces a good one)."""
+    html = render_report(store, site)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(html, encoding="utf-8")
+    partial.replace(path)

@@ -1,0 +1,88 @@
+"""The contract shapes of assets, findings and evidence (PRODUCT.md, "Interface contract"),
+read from the store. The CLI, the report and later the web side all read through here."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from vendorwatch.store.db import Store
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() + "Z" if value is not None else None
+
+
+def list_assets(store: Store, site: str | None = None) -> list[dict[str, Any]]:
+    where, params = ("WHERE site = ?", [site]) if site is not None else ("", [])
+    assets = store.query(f"SELECT * FROM assets {where} ORDER BY site, ip", params)
+    support: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in store.query(
+        f"""SELECT site, ip, source, signal, value, max(weight) AS weight,
+                   string_agg(DISTINCT claim, '; ' ORDER BY claim) AS claims
+            FROM asset_evidence {where} GROUP BY site, ip, source, signal, value
+            ORDER BY site, ip, weight DESC, signal, value""",
+        params,
+    ):
+        support.setdefault((row["site"], row["ip"]), []).append(
+            {"source": row["source"], "signal": row["signal"], "value": row["value"],
+             "claims": row["claims"]}
+        )
+    out = []
+    for asset in assets:
+        out.append({
+            "ip": asset["ip"], "mac": asset["mac"], "site": asset["site"],
+            "manufacturer": asset["manufacturer"], "brand": asset["brand"],
+            "model": asset["model"], "device_class": asset["device_class"],
+            "confidence": asset["confidence"], "risk": asset["risk"],
+            "listings": json.loads(asset["listings"]),
+            "evidence": support.get((asset["site"], asset["ip"]), []),
+            "first_seen": _iso(asset["first_seen"]), "last_seen": _iso(asset["last_seen"]),
+        })
+    return out
+
+
+def list_findings(
+    store: Store, site: str | None = None, min_severity: str | None = None
+) -> list[dict[str, Any]]:
+    from vendorwatch.detect.interface import SEVERITIES, severity_rank
+
+    where, params = ("WHERE site = ?", [site]) if site is not None else ("", [])
+    rows = store.query(f"SELECT * FROM findings {where}", params)
+    floor = severity_rank(min_severity) if min_severity else 0
+    out = []
+    for row in rows:
+        if severity_rank(row["severity"]) < floor:
+            continue
+        out.append({
+            "id": row["id"], "kind": row["kind"], "severity": row["severity"],
+            "site": row["site"], "asset_ip": row["asset_ip"], "summary": row["summary"],
+            "evidence": json.loads(row["evidence"]),
+            "first_seen": _iso(row["first_seen"]), "last_seen": _iso(row["last_seen"]),
+            "state": row["state"], "details": json.loads(row["details"]),
+        })
+    out.sort(key=lambda f: (-SEVERITIES.index(f["severity"]), f["kind"], f["asset_ip"] or ""))
+    return out
+
+
+def list_evidence(
+    store: Store, ip: str | None = None, signal: str | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    clauses, params = [], []
+    if ip is not None:
+        clauses.append("ip = ?")
+        params.append(ip)
+    if signal is not None:
+        clauses.append("signal = ?")
+        params.append(signal)
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    tail = f"LIMIT {int(limit)}" if limit else ""
+    rows = store.query(
+        f"""SELECT ts, ip, peer_ip, signal, value, source FROM evidence {where}
+            ORDER BY ts NULLS FIRST, ip, signal, value {tail}""",
+        params,
+    )
+    for row in rows:
+        row["ts"] = _iso(row["ts"])
+    return rows
