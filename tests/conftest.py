@@ -54,3 +54,14 @@ def small_capture(tmp_path: Path) -> Path:
         (1_700_000_001.0, http_frame("10.0.0.5", "10.0.0.9", request)),
     ]
     return write_pcap(tmp_path / "small.pcap", frames)
+
+
+def run_cli(*args: str, db: Path, cwd: Path | None = None):  # type: ignore[no-untyped-def]
+    """Run the real `vendorwatch` entry point; returns the CompletedProcess (text)."""
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "vendorwatch", "--db", str(db), *args],
+        capture_output=True, text=True, check=False, cwd=cwd, timeout=300,
+    )

@@ -29,6 +29,7 @@ from vendorwatch.store.views import list_assets, list_evidence, list_findings
 
 app = typer.Typer(
     add_completion=False,
+    pretty_exceptions_show_locals=False,
     no_args_is_help=True,
     help="Which networked equipment from high-risk vendors runs here, what it talks to, "
     "and what to do about it.",
@@ -39,8 +40,13 @@ out = Console()
 SEVERITY_CHOICES = ("info", "low", "medium", "high", "critical")
 
 
+def say(line: str) -> None:
+    """One line on stderr, never wrapped or styled (it may hold hostile file names)."""
+    err.print(Text(visible(line)), highlight=False, soft_wrap=True)
+
+
 def _fail(message: str) -> typer.Exit:
-    err.print(Text(f"error: {message}"), highlight=False)
+    say(f"error: {message}")
     return typer.Exit(2)
 
 
@@ -118,22 +124,21 @@ def ingest(
             result = ingest_path(store, path, site=site, progress=advance)
             progress.remove_task(task)
             for warning in result.warnings:
-                err.print(Text(f"warning: {warning.line()}"), highlight=False)
+                say(f"warning: {warning.line()}")
             if result.error is not None:
                 failed = True
-                err.print(Text(f"error: {result.error.line()}"), highlight=False)
+                say(f"error: {result.error.line()}")
             elif result.status == "unchanged":
-                err.print(Text(f"unchanged: {path} (already ingested)"), highlight=False)
+                say(f"unchanged: {path} (already ingested)")
             else:
                 changed = True
                 seconds = time.monotonic() - started
-                err.print(Text(
-                    f"ingested {path} ({result.kind}): {result.records:,} records, "
+                say(f"ingested {path} ({result.kind}): {result.records:,} records, "
                     f"{result.flow_rows:,} flows, {result.evidence_rows:,} evidence rows "
-                    f"in {seconds:.1f} s"), highlight=False)
+                    f"in {seconds:.1f} s")
         if changed:
             assets, findings = _refresh(store)
-            err.print(f"{assets} assets, {len(findings)} findings")
+            say(f"{assets} assets, {len(findings)} findings")
     if failed:
         raise typer.Exit(2)
 
@@ -148,7 +153,7 @@ def detect(
     """Re-identify assets and re-run every detector on what is stored."""
     with _open(ctx) as store:
         assets, findings = _refresh(store)
-        err.print(f"{assets} assets, {len(findings)} findings")
+        say(f"{assets} assets, {len(findings)} findings")
         _exit_on(findings_list=list_findings(store), fail_on=fail_on)
 
 
@@ -226,7 +231,7 @@ def report(
             write_report(store, out_path, site=site)
         except OSError as exc:
             raise _fail(f"{out_path}: cannot write: {exc.strerror}") from None
-    err.print(Text(f"report written: {out_path.resolve()}"), highlight=False)
+    say(f"report written: {out_path.resolve()}")
 
 
 @app.command()
@@ -253,8 +258,8 @@ def demo(
         asset_count, found = _refresh(store)
         report_path = directory / "report.html"
         write_report(store, report_path)
-    err.print(f"demo: {capture} → {asset_count} assets, {len(found)} findings; store {db}")
-    out.print(Text(str(report_path.resolve())), highlight=False)
+    say(f"demo: {capture} → {asset_count} assets, {len(found)} findings; store {db}")
+    out.print(Text(str(report_path.resolve())), highlight=False, soft_wrap=True)
 
 
 def main() -> None:
