@@ -7,7 +7,6 @@ import struct
 from pathlib import Path
 
 from conftest import run_cli
-
 from vendorwatch.store import Store
 
 

@@ -22,7 +22,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from vendorwatch.cli.output import Format, emit, visible
+from vendorwatch.cli.output import Format, console_for_stdout, emit, visible
 from vendorwatch.errors import InputError
 from vendorwatch.store import Store, default_db_path
 from vendorwatch.store.views import list_assets, list_evidence, list_findings
@@ -35,7 +35,7 @@ app = typer.Typer(
     "and what to do about it.",
 )
 err = Console(stderr=True)
-out = Console()
+out = console_for_stdout()
 
 SEVERITY_CHOICES = ("info", "low", "medium", "high", "critical")
 
@@ -68,7 +68,8 @@ def main_options(
     ctx: typer.Context,
     db: Annotated[
         Path | None,
-        typer.Option("--db", help="Store file. Default: $VENDORWATCH_DB, else ./vendorwatch.duckdb"),
+        typer.Option("--db", help="Store file. Default: $VENDORWATCH_DB, "
+                     "else ./vendorwatch.duckdb"),
     ] = None,
 ) -> None:
     ctx.obj = {"db": default_db_path(str(db) if db else None)}
@@ -116,9 +117,13 @@ def ingest(
                 total = None
             task = progress.add_task(visible(path.name), total=total, records=0)
 
-            def advance(nbytes: int, records: int, task: Any = task) -> None:
-                fields = progress.tasks[task].fields
-                progress.update(task, advance=nbytes, records=fields["records"] + records)
+            seen = [0]
+
+            def advance(
+                nbytes: int, records: int, task: Any = task, seen: list[int] = seen
+            ) -> None:
+                seen[0] += records
+                progress.update(task, advance=nbytes, records=seen[0])
 
             started = time.monotonic()
             result = ingest_path(store, path, site=site, progress=advance)
@@ -178,10 +183,11 @@ def assets(
     """The device inventory: maker, brand, model, class, confidence, risk."""
     with _open(ctx) as store:
         rows = list_assets(store, site)
-    for row in rows:
-        row["listed"] = ", ".join(sorted({item["list"] for item in row["listings"]}))
+    if fmt is Format.table:
+        for row in rows:
+            row["lists"] = len({item["list"] for item in row["listings"]}) or ""
     emit(rows, fmt, ["ip", "mac", "manufacturer", "brand", "model", "device_class",
-                     "confidence", "risk", "listed"], "Assets", out)
+                     "confidence", "risk", "lists"], "Assets", out)
 
 
 @app.command()

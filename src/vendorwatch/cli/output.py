@@ -10,7 +10,7 @@ import json
 import re
 import sys
 from collections.abc import Sequence
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from rich.console import Console
@@ -20,7 +20,16 @@ from rich.text import Text
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-class Format(str, Enum):
+# Columns that may wrap; the others (addresses, ids, short labels) stay on one line.
+WRAPPED = frozenset({"summary", "value", "model", "source", "manufacturer", "brand"})
+
+
+def console_for_stdout() -> Console:
+    """The terminal's width on a terminal; wide lines when piped into a file or a pager."""
+    return Console(width=None if sys.stdout.isatty() else 220)
+
+
+class Format(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
@@ -65,7 +74,10 @@ def emit(
         return
     table = Table(title=f"{title} ({len(rows)})", show_lines=False, expand=False)
     for column in columns:
-        table.add_column(column, overflow="fold")
+        if column in WRAPPED:
+            table.add_column(column, overflow="fold", ratio=1)
+        else:
+            table.add_column(column, no_wrap=True)
     for row in rows:
         table.add_row(*(Text(visible(row.get(c))) for c in columns))
     console.print(table)

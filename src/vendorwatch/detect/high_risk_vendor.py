@@ -25,11 +25,10 @@ class HighRiskVendorDevice(Detector):
                 [asset["site"], asset["ip"]],
             ).fetchall()
             listings = json.loads(asset["listings"])
-            named = ", ".join(
-                f"{item['list']}" + (f" since {item['since']}" if item.get("since") else "")
-                + (f" via {item['via']}" if item.get("via") else "")
+            named = ", ".join(dict.fromkeys(
+                item["list"] + (f" (via {item['via']})" if item.get("via") else "")
                 for item in listings
-            )
+            ))
             what = asset["device_class"] or "device"
             brand = asset["brand"]
             label = asset["manufacturer"] + (

@@ -20,10 +20,12 @@ MAX_EVIDENCE = 50
 
 
 def is_public(address: str) -> bool:
+    """A globally routed unicast address (multicast groups are never a peer)."""
     try:
-        return ipaddress.ip_address(address).is_global
+        parsed = ipaddress.ip_address(address)
     except ValueError:
         return False
+    return parsed.is_global and not parsed.is_multicast
 
 
 class InternetExposure(Detector):
@@ -55,7 +57,7 @@ class InternetExposure(Detector):
             else None
         home = getattr(maker, "country", None)
         countries: dict[str, int] = defaultdict(int)
-        evidence = []
+        evidence: list[dict[str, Any]] = []
         inbound = False
         talks.sort(key=lambda t: -(t["sent"] or 0) - (t["received"] or 0))
         for talk in talks:

@@ -95,18 +95,22 @@ class Identifier:
             for source in self.sources:
                 for claim in source.claims(row):
                     self._add(scored, row, claim)
-        for brand in list(scored["brand"].values()):
-            self._brand_supports_maker(scored, brand)
+        for announced in list(scored["brand"].values()):
+            self._brand_supports_maker(scored, announced)
         chosen = {attr: _best(options) for attr, options in scored.items()}
         maker = chosen.get("manufacturer")
         brand = chosen.get("brand")
+        model = chosen.get("model")
         maker_id = maker.maker_id if maker else None
         risk, listings = self.registry.risk(maker_id)
         device_class = chosen.get("device_class")
+        brand_name = brand.value if brand else None
+        if maker and (brand is None or (brand.maker_id and brand.maker_id == maker.maker_id)):
+            brand_name = maker.value  # the maker's own brand, spelled as the registry does
         return {
             "manufacturer": maker.value if maker else None,
-            "brand": brand.value if brand else (maker.value if maker else None),
-            "model": chosen["model"].value if chosen.get("model") else None,
+            "brand": brand_name,
+            "model": model.value if model else None,
             "device_class": device_class.value if device_class else self._maker_class(maker_id),
             "confidence": round(maker.score, 3) if maker else 0.0,
             "risk": risk,

@@ -15,7 +15,6 @@ from vendorwatch.identify.claims import Attribute, Claim, EvidenceRow
 from vendorwatch.identify.makers import MakerNames
 
 
-
 class Rule(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -44,6 +44,9 @@ def handle_mdns(pkt: Packet, emit: Emit) -> None:
     for record in list(msg.an) + list(msg.ar):
         if record.type in _ADDRESS_TYPES and record.name:
             emit(pkt.ts, pkt.src, None, signals.MDNS_NAME, text(record.name.encode()))
-        elif record.type == dpkt.dns.DNS_PTR and getattr(record, "ptrname", None):
-            if record.name.startswith("_"):
-                emit(pkt.ts, pkt.src, None, signals.MDNS_SERVICE, text(record.ptrname.encode()))
+        elif (
+            record.type == dpkt.dns.DNS_PTR
+            and getattr(record, "ptrname", None)
+            and record.name.startswith("_")
+        ):
+            emit(pkt.ts, pkt.src, None, signals.MDNS_SERVICE, text(record.ptrname.encode()))

@@ -91,7 +91,7 @@ class RecordReader:
             if off + 16 > size:
                 self.truncation = Truncation(off, self.records)
                 break
-            sec, sub, incl, orig = unpack(mm, off)
+            sec, sub, incl, _orig = unpack(mm, off)
             if incl > MAX_RECORD:
                 raise self._corrupt(off, f"captured length {incl} exceeds {MAX_RECORD}")
             if sub >= frac:

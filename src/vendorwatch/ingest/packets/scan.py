@@ -56,7 +56,7 @@ class PacketScanner:
                 etype = (frame[off + 2] << 8) | frame[off + 3]
                 off += 4
             src_mac = frame[6:12]
-            if etype == ETH_IPV4 or etype == ETH_IPV6:
+            if etype in (ETH_IPV4, ETH_IPV6):
                 pass
             elif etype == ETH_ARP:
                 self._arp(ts, frame[off:])
