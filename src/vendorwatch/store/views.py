@@ -29,8 +29,10 @@ def list_assets(store: Store, site: str | None = None) -> list[dict[str, Any]]:
             {"source": row["source"], "signal": row["signal"], "value": row["value"],
              "claims": row["claims"]}
         )
+    seen_as = _names_seen(store, site)
     out = []
     for asset in assets:
+        names = seen_as.get((asset["site"], asset["ip"]), {})
         out.append({
             "ip": asset["ip"], "mac": asset["mac"], "site": asset["site"],
             "manufacturer": asset["manufacturer"], "brand": asset["brand"],
@@ -39,7 +41,33 @@ def list_assets(store: Store, site: str | None = None) -> list[dict[str, Any]]:
             "listings": json.loads(asset["listings"]),
             "evidence": support.get((asset["site"], asset["ip"]), []),
             "first_seen": _iso(asset["first_seen"]), "last_seen": _iso(asset["last_seen"]),
+            "hostnames": names.get("hostnames", []),
+            "user_agents": names.get("user_agents", []),
         })
+    return out
+
+
+HOSTNAME_SIGNALS = ("dhcp.hostname", "mdns.name", "cdp.device_id", "lldp.system_name",
+                    "snmp.sysname")
+MAX_NAMES = 5
+
+
+def _names_seen(store: Store, site: str | None) -> dict[tuple[str, str], dict[str, list[str]]]:
+    """Host names a device gave itself and the user agents it sent (as observed, hostile
+    or not), a few of each, for people recognising their devices."""
+    wanted = ", ".join(f"'{s}'" for s in (*HOSTNAME_SIGNALS, "http.user_agent"))
+    where, params = ("AND s.site = ?", [site]) if site is not None else ("", [])
+    out: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for row in store.query(
+        f"""SELECT DISTINCT s.site, e.ip, e.signal, e.value FROM evidence e
+            JOIN sources s ON s.id = e.source_id
+            WHERE e.signal IN ({wanted}) {where} ORDER BY s.site, e.ip, e.signal, e.value""",
+        params,
+    ):
+        key = "user_agents" if row["signal"] == "http.user_agent" else "hostnames"
+        bucket = out.setdefault((row["site"], row["ip"]), {}).setdefault(key, [])
+        if len(bucket) < MAX_NAMES and row["value"] not in bucket:
+            bucket.append(row["value"])
     return out
 
 
