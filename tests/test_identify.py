@@ -92,10 +92,10 @@ def test_unknown_maker_is_low_risk_without_listings(tmp_path: Path) -> None:
 # Fox, HART-IP (industrial identity protocols) and MQTT client ids.
 EXPECTED = [
     ("zeek-btest/traces/dhcp/dhcp.pcap", "128.2.6.189", "Dell", None),
-    ("tcpdump/3560_CDP.pcap", "192.168.0.1", "Cisco", "WS-C3560G-24PS"),
-    ("tcpdump/LLDP_and_CDP.pcap", "00:18:ba:98:68:8f", "Cisco", "WS-C3560-24TS"),
-    ("tcpdump/LLDP_and_CDP.pcap", "00:19:2f:a7:b2:8d", "Cisco", "WS-C3560G-24PS"),
-    ("zeek-btest/traces/cdp-v1.pcap", "192.168.10.1", "Cisco", "1601"),
+    ("tcpdump/3560_CDP.pcap", "192.168.0.1", "Cisco Systems", "WS-C3560G-24PS"),
+    ("tcpdump/LLDP_and_CDP.pcap", "00:18:ba:98:68:8f", "Cisco Systems", "WS-C3560-24TS"),
+    ("tcpdump/LLDP_and_CDP.pcap", "00:19:2f:a7:b2:8d", "Cisco Systems", "WS-C3560G-24PS"),
+    ("zeek-btest/traces/cdp-v1.pcap", "192.168.10.1", "Cisco Systems", "1601"),
     ("zeek-btest/traces/lldp.pcap", "192.168.2.10", "SMC Networks", None),
     ("ics-iti/openics/EIP-RebootorRestart.pcap", "192.168.10.120", "Rockwell Automation", None),
     ("ics-iti/modicon/modicon_test.pcap", "192.168.63.253", "Schneider Electric", None),

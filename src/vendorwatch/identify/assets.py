@@ -54,6 +54,7 @@ class Host:
     site: str
     ip: str
     rows: list[EvidenceRow] = field(default_factory=list)
+    other_addresses: list[str] = field(default_factory=list)
 
     def signal_values(self, signal: str) -> list[str]:
         return [r.value for r in self.rows if r.signal == signal]
@@ -186,6 +187,7 @@ def load_hosts(store: Store) -> list[Host]:
         if is_internal(host.ip) or any(r.signal in LOCAL_SIGNALS for r in host.rows)
     }
     _merge_mac_keyed(kept)
+    _merge_dual_stack(kept)
     return sorted(kept.values(), key=lambda h: (h.site, _sort_key(h.ip)))
 
 
@@ -200,6 +202,25 @@ def _merge_mac_keyed(hosts: dict[tuple[str, str], Host]) -> None:
         target = by_mac.get((host.site, host.ip))
         if target is not None and target is not host:
             target.rows.extend(host.rows)
+            del hosts[key]
+
+
+def _merge_dual_stack(hosts: dict[tuple[str, str], Host]) -> None:
+    """IPv6 hosts whose interface MAC is that of exactly one IPv4 host are that host."""
+    v4_by_mac: dict[tuple[str, str], list[Host]] = {}
+    for host in hosts.values():
+        if "." in host.ip:
+            for mac in set(host.signal_values(signals.MAC)):
+                v4_by_mac.setdefault((host.site, mac), []).append(host)
+    for key, host in list(hosts.items()):
+        if "." in host.ip or host.ip.count(":") == 5 and len(host.ip) == 17:
+            continue
+        macs = set(host.signal_values(signals.MAC))
+        owners = {id(o): o for m in macs for o in v4_by_mac.get((host.site, m), [])}
+        if len(owners) == 1:
+            (target,) = owners.values()
+            target.rows.extend(host.rows)
+            target.other_addresses.append(host.ip)
             del hosts[key]
 
 
@@ -235,13 +256,17 @@ def identify_assets(store: Store, registry: Registry | None = None) -> int:
     support: list[dict[str, Any]] = []
     for host in load_hosts(store):
         found = identifier.attribute(host)
-        first, last = bounds.get((host.site, host.ip), (None, None))
+        seen = [bounds[(host.site, a)] for a in (host.ip, *host.other_addresses)
+                if (host.site, a) in bounds]
+        first = min((b[0] for b in seen if b[0]), default=None)
+        last = max((b[1] for b in seen if b[1]), default=None)
         assets.append({
             "site": host.site, "ip": host.ip, "mac": _host_mac(host),
             "manufacturer": found["manufacturer"], "brand": found["brand"],
             "model": found["model"], "device_class": found["device_class"],
             "confidence": found["confidence"], "risk": found["risk"],
             "listings": json.dumps(found["listings"]), "first_seen": first, "last_seen": last,
+            "addresses": json.dumps(sorted(host.other_addresses)),
         })
         for attribute, scored in found["support"]:
             for row, claim in scored.support:

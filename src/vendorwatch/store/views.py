@@ -35,6 +35,7 @@ def list_assets(store: Store, site: str | None = None) -> list[dict[str, Any]]:
         names = seen_as.get((asset["site"], asset["ip"]), {})
         out.append({
             "ip": asset["ip"], "mac": asset["mac"], "site": asset["site"],
+            "other_addresses": json.loads(asset["addresses"] or "[]"),
             "manufacturer": asset["manufacturer"], "brand": asset["brand"],
             "model": asset["model"], "device_class": asset["device_class"],
             "confidence": asset["confidence"], "risk": asset["risk"],

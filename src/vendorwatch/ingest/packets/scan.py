@@ -5,6 +5,7 @@ modules beside this one."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 
 from vendorwatch import signals
@@ -20,7 +21,8 @@ IPV6_EXTENSIONS = (0, 43, 60)
 TCP, UDP = 6, 17
 LINK_ETHERNET, LINK_NULL, LINK_LOOP, LINK_SLL, LINK_SLL2 = 1, 0, 108, 113, 276
 LINK_RAW = (101, 12, 14)
-MAX_MACS_PER_HOST = 4
+MAX_MACS_PER_HOST = 4  # IPv4 + link-local, temporary and global IPv6 of one interface
+UNSPECIFIED = (b"\0" * 4, b"\0" * 16)
 
 
 class PacketScanner:
@@ -32,6 +34,7 @@ class PacketScanner:
         self.dhcp = DhcpTracker()
         self.tls = TlsTracker()
         self.macs: dict[tuple[bytes, bytes], float] = {}
+        self.arp_macs: dict[tuple[bytes, bytes], float] = {}
         self.undecodable = 0
         udp_handlers: dict[int, Callable[[Packet, Emit], None]] = {
             53: dns.handle,
@@ -170,24 +173,35 @@ class PacketScanner:
             sender_ip = body[14:18]
             if sender_ip != b"\0\0\0\0":
                 pair = (sender_ip, body[8:14])
-                if pair not in self.macs:
-                    self.macs[pair] = ts
+                if pair not in self.arp_macs:
+                    self.arp_macs[pair] = ts
 
     def finish(self) -> None:
-        """Emit IP-to-MAC pairs (hosts behind a router share its MAC and are skipped) and
-        the DHCP facts that waited for an address."""
-        per_mac: dict[bytes, int] = {}
-        for _ip, mac_raw in self.macs:
-            per_mac[mac_raw] = per_mac.get(mac_raw, 0) + 1
-        mac_to_ip: dict[str, str] = {}
+        """Emit IP-to-MAC pairs and the DHCP facts that waited for an address.
+
+        A frame's source MAC belongs to its source IP only on the same link: a router's MAC
+        carries every address behind it (more than MAX_MACS_PER_HOST, or any globally
+        routed one), so such pairs are skipped; ARP announces its pair on the link itself
+        and is kept even for public addresses."""
+        pairs: dict[tuple[str, str], float] = {}
+        per_mac: dict[bytes, set[bytes]] = {}
+        for (ip_raw, mac_raw), _ts in self.macs.items():
+            if ip_raw not in UNSPECIFIED and not mac_raw[0] & 1:
+                per_mac.setdefault(mac_raw, set()).add(ip_raw)
         for (ip_raw, mac_raw), ts in self.macs.items():
-            if per_mac[mac_raw] > MAX_MACS_PER_HOST or mac_raw[0] & 1:
+            addresses = per_mac.get(mac_raw)
+            if not addresses or ip_raw not in addresses or len(addresses) > MAX_MACS_PER_HOST:
                 continue
             ip = addr(ip_raw)
-            if ip in ("0.0.0.0", "::"):
+            if ipaddress.ip_address(ip).is_global:
                 continue
-            mac_text = mac(mac_raw)
-            if len(ip_raw) == 4:
+            pairs.setdefault((ip, mac(mac_raw)), ts)
+        for (ip_raw, mac_raw), ts in self.arp_macs.items():
+            if not mac_raw[0] & 1:
+                pairs.setdefault((addr(ip_raw), mac(mac_raw)), ts)
+        mac_to_ip: dict[str, str] = {}
+        for (ip, mac_text), ts in pairs.items():
+            if "." in ip:
                 mac_to_ip.setdefault(mac_text, ip)
             self.emit(ts, ip, None, signals.MAC, mac_text)
         self.dhcp.finish(self.emit, mac_to_ip)
