@@ -213,7 +213,7 @@ def _merge_dual_stack(hosts: dict[tuple[str, str], Host]) -> None:
             for mac in set(host.signal_values(signals.MAC)):
                 v4_by_mac.setdefault((host.site, mac), []).append(host)
     for key, host in list(hosts.items()):
-        if "." in host.ip or host.ip.count(":") == 5 and len(host.ip) == 17:
+        if "." in host.ip or (host.ip.count(":") == 5 and len(host.ip) == 17):
             continue
         macs = set(host.signal_values(signals.MAC))
         owners = {id(o): o for m in macs for o in v4_by_mac.get((host.site, m), [])}

@@ -4,6 +4,7 @@ evidence from one pass of `packets.scan` over the same file, run side by side.""
 from __future__ import annotations
 
 import ipaddress
+import multiprocessing
 import threading
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,13 @@ from vendorwatch import signals
 from vendorwatch.errors import InputError, InputWarning
 from vendorwatch.ingest.interface import Progress, SourceReader
 from vendorwatch.ingest.packets.context import text
-from vendorwatch.ingest.packets.records import RecordReader, capture_format
-from vendorwatch.ingest.packets.scan import PacketScanner
+from vendorwatch.ingest.packets import worker
+from vendorwatch.ingest.packets.records import capture_format
+from vendorwatch.ingest.packets.worker import Row, scan_capture
 from vendorwatch.store.batch import FlowRecord, IngestBatch
 
-PROGRESS_EVERY = 4096
+# Below this size a second process costs more (its start-up) than it saves.
+PARALLEL_SCAN_BYTES = 32 * 1024 * 1024
 PROTOCOL_NAMES = {6: "tcp", 17: "udp", 132: "sctp"}
 UDP = 17
 IP_ACCOUNTING = 1  # NFStream accounting_mode: IP-level bytes, as Zeek's *_ip_bytes
@@ -30,49 +33,83 @@ class CaptureReader(SourceReader):
 
     def read(self, path: Path, batch: IngestBatch, progress: Progress) -> list[InputWarning]:
         source = str(path)
-        flows: list[Any] = []
+        flows: list[tuple[FlowRecord, list[Row]]] = []
         failure: list[BaseException] = []
         meter = threading.Thread(
             target=_meter_flows, args=(path, flows, failure), name="nfstream", daemon=True
         )
         meter.start()
 
-        def emit(ts: float | None, ip: str, peer: str | None, signal: str, value: str) -> None:
-            batch.evidence(ts, ip, peer, signal, value, source)
+        def add_rows(rows: list[Row]) -> None:
+            for ts, ip, peer, signal, value in rows:
+                batch.evidence(ts, ip, peer, signal, value, source)
 
-        scanner = PacketScanner(emit)
-        records = RecordReader(path)
-        last_offset = 0
-        count = 0
-        for ts, linktype, frame in records:
-            scanner.feed(ts, linktype, frame)
-            count += 1
-            if count % PROGRESS_EVERY == 0:
-                progress(records.offset - last_offset, PROGRESS_EVERY)
-                last_offset = records.offset
-        progress(records.offset - last_offset, count % PROGRESS_EVERY)
-        scanner.finish()
+        if path.stat().st_size >= PARALLEL_SCAN_BYTES:
+            records, offset, cut = _scan_in_worker(path, add_rows, progress)
+        else:
+            reader, _ = scan_capture(path, add_rows)
+            progress(reader.offset, reader.records)
+            records, offset = reader.records, reader.offset
+            cut = (reader.truncation.offset, reader.truncation.records) \
+                if reader.truncation else None
         meter.join()
         if failure:
             raise InputError(path, f"flow metering failed: {failure[0]}")
-        for flow in flows:
-            _store_flow(flow, batch, source)
-        batch.records_read = records.records
-        batch.bytes_read = records.offset
-        warnings = []
-        if records.truncation is not None:
-            cut = records.truncation
-            warnings.append(
-                InputWarning(
-                    path,
-                    f"truncated capture: ingested {cut.records} complete records",
-                    f"byte {cut.offset}",
-                )
-            )
-        return warnings
+        for record, facts in flows:
+            batch.flow(record)
+            add_rows(facts)
+        batch.records_read = records
+        batch.bytes_read = offset
+        if cut is None:
+            return []
+        return [InputWarning(path, f"truncated capture: ingested {cut[1]} complete records",
+                             f"byte {cut[0]}")]
 
 
-def _meter_flows(path: Path, out: list[Any], failure: list[BaseException]) -> None:
+def _scan_in_worker(
+    path: Path, add_rows: Any, progress: Progress
+) -> tuple[int, int, tuple[int, int] | None]:
+    """Run the packet scan in a child process; take its rows and progress as they come."""
+    context = multiprocessing.get_context("spawn")
+    position = context.Array("q", 2)
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=worker.run, args=(str(path), sender, position), daemon=True)
+    child.start()
+    sender.close()
+    shown = [0, 0]
+
+    def show() -> None:
+        offset, count = position[0], position[1]
+        if offset > shown[0]:
+            progress(offset - shown[0], count - shown[1])
+            shown[0], shown[1] = offset, count
+
+    try:
+        while True:
+            if not receiver.poll(0.1):
+                show()
+                if not child.is_alive() and not receiver.poll(0):
+                    raise InputError(path, "packet scan stopped unexpectedly")
+                continue
+            message = receiver.recv()
+            if message[0] == "rows":
+                add_rows(message[1])
+            elif message[0] == "error":
+                raise InputError(path, message[1], message[2])
+            else:
+                show()
+                return message[1], message[2], message[3]
+    finally:
+        receiver.close()
+        child.join(timeout=5)
+        if child.is_alive():
+            child.terminate()
+
+
+def _meter_flows(
+    path: Path, out: list[tuple[FlowRecord, list[Row]]], failure: list[BaseException]
+) -> None:
+    """NFStream's flows as flow records and flow evidence, converted as they arrive."""
     from nfstream import NFStreamer
 
     try:
@@ -85,7 +122,7 @@ def _meter_flows(path: Path, out: list[Any], failure: list[BaseException]) -> No
             accounting_mode=IP_ACCOUNTING,
             n_meters=1,
         )
-        out.extend(streamer)
+        out.extend(_flow_rows(flow) for flow in streamer)
     except Exception as exc:
         failure.append(exc)
 
@@ -119,7 +156,10 @@ def _ms(value: int | None) -> float | None:
     return value / 1000.0 if value else None
 
 
-def _store_flow(flow: Any, batch: IngestBatch, source: str) -> None:
+def _flow_rows(flow: Any) -> tuple[FlowRecord, list[Row]]:
+    """One NFStream flow as a flow record (src = client) and the evidence it carries:
+    the application nDPI found (about the client), the service (about the server) and the
+    TLS client fingerprint (JA4)."""
     app = flow.application_name or None
     server_name = text(flow.requested_server_name.encode()) if flow.requested_server_name else None
     user_agent = text(flow.user_agent.encode()) if flow.user_agent else None
@@ -151,12 +191,14 @@ def _store_flow(flow: Any, batch: IngestBatch, source: str) -> None:
         and not _group_address(record.dst_ip)
     ):
         record = _reversed(record)
-    batch.flow(record)
-    ts = _ms(flow.bidirectional_first_seen_ms)
+    facts: list[Row] = []
+    ts = record.ts_first
     if app and app != "Unknown":
-        batch.evidence(ts, flow.src_ip, flow.dst_ip, signals.APP, app, source)
-    if app and app != "Unknown" and flow.dst2src_packets and flow.dst_port:
-        service = f"{PROTOCOL_NAMES.get(flow.protocol, flow.protocol)}/{flow.dst_port} {app}"
-        batch.evidence(ts, flow.dst_ip, flow.src_ip, signals.SERVICE, service, source)
+        facts.append((ts, record.src_ip, record.dst_ip, signals.APP, app))
+        if record.dst_packets and record.dst_port:
+            proto = PROTOCOL_NAMES.get(record.proto or 0, str(record.proto))
+            facts.append((ts, record.dst_ip, record.src_ip, signals.SERVICE,
+                          f"{proto}/{record.dst_port} {app}"))
     if ja4 and ja4.startswith(("t", "q", "d")):
-        batch.evidence(ts, flow.src_ip, flow.dst_ip, signals.TLS_JA4, ja4, source)
+        facts.append((ts, record.src_ip, record.dst_ip, signals.TLS_JA4, ja4))
+    return record, facts
