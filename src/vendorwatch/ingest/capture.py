@@ -12,8 +12,8 @@ from typing import Any
 from vendorwatch import signals
 from vendorwatch.errors import InputError, InputWarning
 from vendorwatch.ingest.interface import Progress, SourceReader
-from vendorwatch.ingest.packets.context import text
 from vendorwatch.ingest.packets import worker
+from vendorwatch.ingest.packets.context import text
 from vendorwatch.ingest.packets.records import capture_format
 from vendorwatch.ingest.packets.worker import Row, scan_capture
 from vendorwatch.store.batch import FlowRecord, IngestBatch
