@@ -99,6 +99,9 @@ def ingest(
                                                     "files or directories.")],
     site: Annotated[str, typer.Option(help="Site the inputs belong to, e.g. 'Terminal West'.")]
     = "",
+    fail_on: Annotated[str | None, typer.Option(callback=_check_severity,
+                                                help="Exit 1 if a finding is at or above.")]
+    = None,
 ) -> None:
     """Ingest captures and logs (kind detected from content), then identify and detect."""
     from vendorwatch.ingest import detect_reader, ingest_path
@@ -106,6 +109,7 @@ def ingest(
     store = _open(ctx)
     failed = False
     changed = False
+    current: list[dict[str, Any]] = []
     with store, Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
         TransferSpeedColumn(), RateColumn(), TimeElapsedColumn(), console=err, transient=True,
@@ -144,8 +148,10 @@ def ingest(
         if changed:
             assets, findings = _refresh(store)
             say(f"{assets} assets, {len(findings)} findings")
+        current = list_findings(store)
     if failed:
         raise typer.Exit(2)
+    _exit_on(current, fail_on)
 
 
 @app.command()

@@ -1,0 +1,95 @@
+"""The tour a port security officer takes: demo, assets, findings, evidence, report — with
+the JSON contract of PRODUCT.md and its exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+
+ASSET_KEYS = {"ip", "mac", "manufacturer", "brand", "model", "device_class", "confidence",
+              "evidence", "risk", "listings"}
+FINDING_KEYS = {"id", "kind", "severity", "asset_ip", "summary", "evidence", "first_seen",
+                "last_seen", "state"}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("demo")
+    done = subprocess.run([sys.executable, "-m", "vendorwatch", "demo", "--dir", str(directory)],
+                          capture_output=True, text=True, check=False, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str((directory / "report.html").resolve())
+    return directory
+
+
+def test_demo_inventory_names_the_high_risk_devices(demo: Path) -> None:
+    done = run_cli("assets", "--format", "json", db=demo / "demo.duckdb")
+    assets = {a["ip"]: a for a in json.loads(done.stdout)}
+    assert all(ASSET_KEYS <= a.keys() for a in assets.values())
+    makers = [a["manufacturer"] for a in assets.values()]
+    assert makers.count("Hikvision") == 7 and makers.count("Dahua") == 4
+    scanner = assets["10.30.0.20"]
+    assert (scanner["manufacturer"], scanner["device_class"]) == ("Nuctech", "x-ray-scanner")
+    assert any("MA-M C0:9B:F4:B0:00:00/28" in e["claims"] for e in scanner["evidence"])
+    relabel = assets["10.20.0.31"]
+    assert (relabel["manufacturer"], relabel["brand"]) == ("Hikvision", "LTS")
+    assert relabel["risk"] == "critical"
+    fcc = next(item for item in relabel["listings"] if item["list"] == "fcc-covered-list")
+    assert fcc["since"] == "2021-03-12" and fcc["source_url"].startswith("https://")
+    assert assets["10.40.0.254"]["manufacturer"] == "Teltonika"
+    assert all(0 <= a["confidence"] <= 1 for a in assets.values())
+
+
+def test_demo_findings_and_fail_on_exit_code(demo: Path) -> None:
+    db = demo / "demo.duckdb"
+    done = run_cli("findings", "--format", "json", "--fail-on", "high", db=db)
+    assert done.returncode == 1
+    findings = json.loads(done.stdout)
+    assert all(FINDING_KEYS <= f.keys() for f in findings)
+    kinds = {(f["kind"], f["asset_ip"]) for f in findings}
+    assert ("high-risk-vendor-device", "10.30.0.20") in kinds
+    assert ("vendor-cloud-endpoint", "10.20.0.11") in kinds  # EZVIZ cloud
+    assert ("vendor-cloud-endpoint", "10.20.0.23") in kinds  # Easy4IP P2P
+    assert ("internet-traffic", "10.40.0.12") in kinds  # PLC out through the LTE router
+    cloud = next(f for f in findings if f["kind"] == "vendor-cloud-endpoint"
+                 and f["asset_ip"] == "10.20.0.11")
+    assert cloud["severity"] == "high" and cloud["evidence"]
+    assert any(e["value"] == "apiieu.ezvizlife.com" for e in cloud["evidence"])
+    assert run_cli("findings", "--fail-on", "critical", db=db).returncode == 0
+
+
+def test_finding_ids_are_stable_across_detection_runs(demo: Path) -> None:
+    db = demo / "demo.duckdb"
+    before = {f["id"] for f in json.loads(run_cli("findings", "--format", "json", db=db).stdout)}
+    assert run_cli("detect", db=db).returncode == 0
+    after = {f["id"] for f in json.loads(run_cli("findings", "--format", "json", db=db).stdout)}
+    assert before == after and before
+
+
+def test_evidence_filters_and_csv(demo: Path) -> None:
+    db = demo / "demo.duckdb"
+    rows = json.loads(run_cli("evidence", "--ip", "10.20.0.11", "--format", "json", db=db).stdout)
+    assert rows and {r["ip"] for r in rows} == {"10.20.0.11"}
+    assert {"ts", "ip", "peer_ip", "signal", "value", "source"} == set(rows[0])
+    csv_out = run_cli("evidence", "--signal", "tls.sni", "--format", "csv", db=db).stdout
+    assert csv_out.splitlines()[0] == "ts,ip,peer_ip,signal,value,source"
+    assert "apiieu.ezvizlife.com" in csv_out
+
+
+def test_usage_errors_exit_2(demo: Path) -> None:
+    db = demo / "demo.duckdb"
+    assert run_cli("findings", "--fail-on", "dreadful", db=db).returncode == 2
+    assert run_cli("assets", "--format", "xml", db=db).returncode == 2
+
+
+def test_report_is_written_where_asked(demo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "sub" / "r.html"
+    done = run_cli("report", "--out", str(out), db=demo / "demo.duckdb")
+    assert done.returncode == 0
+    html = out.read_text()
+    assert "Nuctech" in html and "fcc-covered-list" in html and "<svg" in html
