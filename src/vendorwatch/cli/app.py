@@ -226,6 +226,9 @@ def evidence(
     """Raw identity evidence: {ts, ip, peer_ip, signal, value, source}."""
     with _open(ctx) as store:
         rows = list_evidence(store, ip, signal, limit)
+    if fmt is Format.table:
+        for row in rows:
+            row["source"] = Path(row["source"]).name
     emit(rows, fmt, ["ts", "ip", "peer_ip", "signal", "value", "source"], "Evidence", out)
 
 

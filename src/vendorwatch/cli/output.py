@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -17,16 +18,18 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+_ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 # Columns that may wrap; the others (addresses, ids, short labels) stay on one line.
-WRAPPED = frozenset({"summary", "value", "model", "source", "manufacturer", "brand"})
+WRAPPED = frozenset({"summary", "value"})
 
 
 def console_for_stdout() -> Console:
     """The terminal's width on a terminal; wide lines when piped into a file or a pager."""
-    return Console(width=None if sys.stdout.isatty() else 220)
+    wide = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+    return Console(width=220 if wide else None)
 
 
 class Format(StrEnum):
@@ -41,6 +44,8 @@ def visible(value: Any) -> str:
         return ""
     if isinstance(value, float):
         return f"{value:.2f}"
+    if isinstance(value, str) and _ISO_TIME.fullmatch(value):
+        return value[:19].replace("T", " ")
     if isinstance(value, list | dict):
         value = json.dumps(value, ensure_ascii=False, default=str)
     text = str(value).replace("\n", "⏎").replace("\t", " ")
@@ -75,9 +80,9 @@ def emit(
     table = Table(title=f"{title} ({len(rows)})", show_lines=False, expand=False)
     for column in columns:
         if column in WRAPPED:
-            table.add_column(column, overflow="fold", ratio=1)
+            table.add_column(column, overflow="fold", ratio=1, min_width=24)
         else:
-            table.add_column(column, no_wrap=True)
+            table.add_column(column, no_wrap=True, overflow="ellipsis")
     for row in rows:
         table.add_row(*(Text(visible(row.get(c))) for c in columns))
     console.print(table)

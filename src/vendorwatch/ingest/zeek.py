@@ -9,7 +9,8 @@ What each log gives (``ip`` is the host the fact is about, ``peer`` the other en
   ``mac`` from ``orig_l2_addr`` about the originator only (the responder's address is
   usually the gateway's). As in the packet path, a MAC seen with more than
   `MAX_MACS_PER_HOST` addresses (counting both ends of every connection) is a router's and
-  is skipped, and so are group MACs and unspecified addresses.
+  is skipped, and so are globally routed addresses (a frame from one has crossed a router),
+  group MACs and unspecified addresses.
 - dns: ``dns.query`` and ``dns.answer`` (``query=address`` for each address answer) about
   the client. mDNS, LLMNR and NetBIOS rows (ports 5353, 5355, 137) are skipped: the packet
   path reads only unicast DNS there, and Zeek's dns.log lacks the owner names mDNS needs.
@@ -682,7 +683,7 @@ class _Mapper:
         for (ip, mac), (ts, source) in self.mac_pairs.items():
             if len(self.mac_hosts[mac]) > MAX_MACS_PER_HOST or int(mac[:2], 16) & 1:
                 continue
-            if ip in UNSPECIFIED:
+            if ip in UNSPECIFIED or ipaddress.ip_address(ip).is_global:
                 continue
             if ":" not in ip:
                 mac_to_ip.setdefault(mac, ip)
