@@ -58,10 +58,12 @@ def small_capture(tmp_path: Path) -> Path:
 
 def run_cli(*args: str, db: Path, cwd: Path | None = None):  # type: ignore[no-untyped-def]
     """Run the real `vendorwatch` entry point; returns the CompletedProcess (text)."""
+    import os
     import subprocess
     import sys
 
     return subprocess.run(
         [sys.executable, "-m", "vendorwatch", "--db", str(db), *args],
         capture_output=True, text=True, check=False, cwd=cwd, timeout=300,
+        env={**os.environ, "COLUMNS": "200"},
     )
