@@ -66,13 +66,17 @@ class VendorCloud(Detector):
         severity = "high" if endpoint.kind == "platform" or maker_risk in (
             "high", "critical") else "medium"
         seen = sorted({r["value"] for r in rows})
+        contact = _contact(ctx, asset, rows)
         times = [r["ts"] for r in rows if r["ts"] is not None]
+        times += [t for t in (contact["first_seen"], contact["last_seen"]) if t is not None]
         who = asset["manufacturer"] or "unidentified"
+        volume = (f"; {contact['flows']} connections, {contact['bytes']:,} bytes"
+                  if contact["flows"] else "")
         return Finding(
             kind=self.kind, severity=severity, site=asset["site"], asset_ip=asset["ip"],
             key=endpoint.id,
             summary=f"{who} {asset['device_class'] or 'device'} at {asset['ip']} calls "
-            f"{owner} {endpoint.kind} endpoint {endpoint.id} ({', '.join(seen[:3])})",
+            f"{owner} {endpoint.kind} endpoint {endpoint.id} ({', '.join(seen[:3])}){volume}",
             evidence=[
                 evidence_row(r["ts"], r["ip"], r["peer_ip"], r["signal"], r["value"], r["source"])
                 for r in rows[:MAX_EVIDENCE]
@@ -81,5 +85,37 @@ class VendorCloud(Detector):
             last_seen=max(times, default=None),
             details={"endpoint": endpoint.id, "endpoint_kind": endpoint.kind,
                      "maker": maker.id if maker else None, "maker_risk": maker_risk,
-                     "source_url": getattr(endpoint, "source", None)},
+                     "source_url": getattr(endpoint, "source", None),
+                     "peers": contact["peers"], "flows": contact["flows"],
+                     "bytes": contact["bytes"]},
         )
+
+
+def _contact(ctx: DetectContext, asset: dict[str, Any], rows: list[dict[str, Any]]
+             ) -> dict[str, Any]:
+    """The device's flows to the endpoint: to the addresses it connected to by name (SNI,
+    Host, port rows) or that its DNS lookups of the endpoint's names returned."""
+    names = {r["value"] for r in rows if r["signal"] in NAME_SIGNALS}
+    peers = {r["peer_ip"] for r in rows if r["signal"] != signals.DNS_QUERY and r["peer_ip"]}
+    if names:
+        marks = ", ".join("?" for _ in names)
+        for (value,) in ctx.store.con.execute(
+            f"""SELECT DISTINCT value FROM evidence WHERE ip = ? AND signal = 'dns.answer'
+                AND split_part(value, '=', 1) IN ({marks})""",
+            [asset["ip"], *sorted(names)],
+        ).fetchall():
+            peers.add(value.split("=", 1)[1])
+    peers = {p for p in peers if is_public(p)}
+    if not peers:
+        return {"peers": [], "flows": 0, "bytes": 0, "first_seen": None, "last_seen": None}
+    marks = ", ".join("?" for _ in peers)
+    row = ctx.store.con.execute(
+        f"""SELECT count(*), coalesce(sum(f.src_bytes + f.dst_bytes), 0), min(f.ts_first),
+                   max(f.ts_last)
+            FROM flows f JOIN sources s ON s.id = f.source_id
+            WHERE s.site = ? AND f.src_ip = ? AND f.dst_ip IN ({marks})""",
+        [asset["site"], asset["ip"], *sorted(peers)],
+    ).fetchone()
+    assert row is not None
+    return {"peers": sorted(peers), "flows": int(row[0]), "bytes": int(row[1]),
+            "first_seen": row[2], "last_seen": row[3]}
