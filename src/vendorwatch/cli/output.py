@@ -24,6 +24,10 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 # Columns that may wrap; the others (addresses, ids, short labels) stay on one line.
 WRAPPED = frozenset({"summary", "value"})
+# Short labels shown whole on one line; other columns fold on narrow terminals.
+KEPT = frozenset({"mac", "risk", "confidence", "lists", "severity", "id", "state", "ts",
+                  "signal", "kind"})
+MAX_KEPT_WIDTH = 24
 
 
 def console_for_stdout() -> Console:
@@ -78,11 +82,17 @@ def emit(
         sys.stdout.write(buffer.getvalue())
         return
     table = Table(title=f"{title} ({len(rows)})", show_lines=False, expand=False)
-    for column in columns:
+    cells = [[visible(row.get(c)) for c in columns] for row in rows]
+    for index, column in enumerate(columns):
         if column in WRAPPED:
             table.add_column(column, overflow="fold", ratio=1, min_width=24)
         else:
-            table.add_column(column, no_wrap=True, overflow="ellipsis")
-    for row in rows:
-        table.add_row(*(Text(visible(row.get(c))) for c in columns))
+            longest = max((len(line[index]) for line in cells), default=0)
+            if column in KEPT:
+                table.add_column(column, no_wrap=True,
+                                 min_width=min(max(longest, len(column)), MAX_KEPT_WIDTH))
+            else:
+                table.add_column(column, overflow="fold")
+    for line in cells:
+        table.add_row(*(Text(cell) for cell in line))
     console.print(table)
