@@ -130,3 +130,19 @@ def test_remote_access_and_ssh_software_evidence(shared_data: Path) -> None:
     assert {"192.168.1.128", "192.168.1.178", "192.168.1.187"} <= apps
     assert "SSH-2.0-paramiko_1.15.2" in banners
     assert "SSH-1.99-OpenSSH_6.6.1p1 Ubuntu-2ubuntu2" in banners
+
+
+def test_mqtt_client_ids_match_zeek(shared_data: Path) -> None:
+    baseline = shared_data / "zeek-btest/baselines/scripts.base.protocols.mqtt.mqtt/mqtt_connect.log"
+    lines = baseline.read_text().splitlines()
+    fields = next(line for line in lines if line.startswith("#fields")).split("\t")[1:]
+    expected = {
+        (row["id.orig_h"], row["client_id"])
+        for row in (dict(zip(fields, line.split("\t"), strict=True))
+                    for line in lines if line and not line.startswith("#"))
+    }
+    with Store(":memory:") as store:
+        ingest_path(store, shared_data / "zeek-btest/traces/mqtt.pcap")
+        got = set(store.con.execute(
+            "SELECT ip, value FROM evidence WHERE signal = 'mqtt.client_id'").fetchall())
+    assert got == expected and any(cid.startswith("paho/") for _, cid in got)

@@ -9,7 +9,7 @@ import ipaddress
 from collections.abc import Callable
 
 from vendorwatch import signals
-from vendorwatch.ingest.packets import dns, http, lldp, snmp, ssh, wsdiscovery
+from vendorwatch.ingest.packets import dns, http, lldp, mqtt, snmp, ssh, wsdiscovery
 from vendorwatch.ingest.packets.context import Emit, Packet, addr, mac
 from vendorwatch.ingest.packets.dhcp import DhcpTracker
 from vendorwatch.ingest.packets.tls import TlsTracker
@@ -46,7 +46,12 @@ class PacketScanner:
             161: snmp.handle,
         }
         self.udp_handlers = udp_handlers
-        self.tcp_first_bytes = http.FIRST_BYTES | {ord("S"), 0x16}
+        # TCP payload decoders, each returning True when the payload was its protocol;
+        # only payloads starting with one of tcp_first_bytes are offered to them.
+        self.tcp_handlers: list[Callable[[Packet, Emit], bool]] = [
+            self.tls.handle_tcp, http.handle_tcp, ssh.handle_tcp, mqtt.handle_tcp,
+        ]
+        self.tcp_first_bytes = http.FIRST_BYTES | {ord("S"), 0x16, mqtt.CONNECT}
 
     def feed(self, ts: float, linktype: int, frame: bytes) -> None:
         src_mac: bytes | None = None
@@ -138,10 +143,9 @@ class PacketScanner:
                 src_mac,
             )
             try:
-                if not self.tls.handle_tcp(pkt, self.emit) and not http.handle_tcp(
-                    pkt, self.emit
-                ):
-                    ssh.handle_tcp(pkt, self.emit)
+                for handler in self.tcp_handlers:
+                    if handler(pkt, self.emit):
+                        break
             except Exception:  # hostile or malformed payload: never fatal
                 self.undecodable += 1
         elif proto == UDP:
