@@ -133,7 +133,8 @@ def test_remote_access_and_ssh_software_evidence(shared_data: Path) -> None:
 
 
 def test_mqtt_client_ids_match_zeek(shared_data: Path) -> None:
-    baseline = shared_data / "zeek-btest/baselines/scripts.base.protocols.mqtt.mqtt/mqtt_connect.log"
+    baseline = (shared_data / "zeek-btest/baselines/scripts.base.protocols.mqtt.mqtt"
+                / "mqtt_connect.log")
     lines = baseline.read_text().splitlines()
     fields = next(line for line in lines if line.startswith("#fields")).split("\t")[1:]
     expected = {

@@ -12,8 +12,11 @@ What each log gives (``ip`` is the host the fact is about, ``peer`` the other en
   is skipped, and so are globally routed addresses (a frame from one has crossed a router),
   group MACs and unspecified addresses.
 - dns: ``dns.query`` and ``dns.answer`` (``query=address`` for each address answer) about
-  the client. mDNS, LLMNR and NetBIOS rows (ports 5353, 5355, 137) are skipped: the packet
-  path reads only unicast DNS there, and Zeek's dns.log lacks the owner names mDNS needs.
+  the client; ``original_query`` (the name as sent) is preferred to Zeek's lower-cased
+  ``query``, as the packet path keeps the case. Zeek logs no owner names, so behind a
+  CNAME the answer is paired with the query, where the packet path names the A record's
+  owner. mDNS, LLMNR and NetBIOS rows (ports 5353, 5355, 137) are skipped: the packet path
+  reads only unicast DNS there, and Zeek's dns.log lacks the owner names mDNS needs.
 - http: ``http.host`` and ``http.user_agent`` about the client; ``http.server`` about the
   server when a deployment logs a ``server`` field.
 - ssl: ``tls.sni`` about the client; the leaf certificate's subject and issuer about the
@@ -22,10 +25,13 @@ What each log gives (``ip`` is the host the fact is about, ``peer`` the other en
   points at are skipped (there is no host to attach them to). Values that are not
   distinguished names (btest masks them as ``+``) are dropped.
 - dhcp: ``mac``, ``dhcp.hostname``, ``dhcp.domain`` and ``dhcp.vendor_class`` (from
-  ``client_software``) about the client's address (assigned, else client, else
-  requested; Bro 2.4's ``assigned_ip`` / ``id.orig_h``). Rows without an address wait for
-  the end of the source and go to the last address assigned to that MAC, else the address
-  conn.log saw it with, else the MAC itself, as the packet path does.
+  ``client_software``, policy/protocols/dhcp/software) about the client's address
+  (assigned, else client, else requested; Bro 2.4's ``assigned_ip`` / ``id.orig_h``).
+  Rows without an address wait for the end of the source and go to the last address
+  assigned to that MAC, else the address conn.log saw it with, else the MAC itself, as
+  the packet path does. Zeek's ``domain`` is the one the server hands out (option 15 in
+  OFFER/ACK); the packet path reads option 15 from client messages only. The all-zero
+  MAC (Bro 2.4 writes it for messages without one) is no MAC.
 - ssh: ``ssh.banner``: the client string about the client, the server string about the
   server.
 - software: ``software`` (``unparsed_version``, else name and version) about ``host``.
@@ -36,7 +42,10 @@ What each log gives (``ip`` is the host the fact is about, ``peer`` the other en
 - known_hosts: nothing; that a host exists says nothing about who made it, and its flows
   are in conn.log anyway.
 
-Other log types in a directory are skipped without being read.
+Other log types in a directory are skipped without being read. Strings have Zeek's
+``\\xNN`` escapes undone and then go through `packets.context.text`, as packet bytes do.
+A TSV row whose column count differs from ``#fields``, or a line that is not JSON, fails
+the whole source (all its logs) with the file and line.
 """
 
 from __future__ import annotations
@@ -45,6 +54,7 @@ import gzip
 import ipaddress
 import json
 import math
+import os
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -225,7 +235,8 @@ _MAC_CACHE: dict[Any, str] = {}
 
 
 def _mac(value: Any) -> str | None:
-    """A MAC address as lower-case colon-separated hex, or None."""
+    """A MAC address as lower-case colon-separated hex, or None (also for all zeros,
+    which Bro's dhcp.log writes for messages without a client hardware address)."""
     if value is None:
         return None
     try:
@@ -245,7 +256,7 @@ def _mac(value: Any) -> str | None:
             len(o) == 2 and o[0] in "0123456789abcdef" and o[1] in "0123456789abcdef"
             for o in octets
         )
-        found = candidate if ok else ""
+        found = candidate if ok and candidate != "00:00:00:00:00:00" else ""
         if len(_MAC_CACHE) < 100_000:
             _MAC_CACHE[value] = found
     return found or None
@@ -280,9 +291,16 @@ class ZeekLog:
     row_paths: bool = False  # JSON rows name their own log type (``_path``)
 
 
+def _log_type(raw: bytes | str) -> str:
+    """A log type name as given (``#path``, ``_path``), reduced to safe characters."""
+    name = raw.decode("ascii", "replace") if isinstance(raw, bytes) else raw
+    return "".join(c for c in name.strip().lower() if c.isascii() and (c.isalnum() or c in
+                                                                        "_-."))[:64]
+
+
 def _type_from_name(name: str) -> str:
     """``conn.log``, ``conn.00:00:00-01:00:00.log.gz``, ``dns.log.json`` -> conn, dns."""
-    return name.split(".", 1)[0].lower()
+    return _log_type(name.split(".", 1)[0])
 
 
 def _open(path: Path) -> tuple[IO[bytes], IO[bytes], bool]:
@@ -320,6 +338,31 @@ def _flatten(obj: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
+def _head(path: Path) -> tuple[bytes, bool, int]:
+    """The first bytes of a log (decompressed; a cut gzip stream gives what it has), whether
+    it is compressed, and its size. For JSON, the whole first line up to MAX_FIRST_LINE."""
+    with path.open("rb") as raw:
+        size = os.fstat(raw.fileno()).st_size
+        chunk = raw.read(PROBE_BYTES)
+        if chunk[:2] != GZIP_MAGIC:
+            head = chunk
+            if head.lstrip()[:1] == b"{" and b"\n" not in head.lstrip():
+                head += raw.read(MAX_FIRST_LINE)
+            return head, False, size
+        inflate = zlib.decompressobj(wbits=31)
+        head = b""
+        while chunk and len(head) < MAX_FIRST_LINE:
+            head += inflate.decompress(chunk, MAX_FIRST_LINE - len(head))
+            if len(head) >= PROBE_BYTES and (
+                head.lstrip()[:1] != b"{" or b"\n" in head.lstrip()
+            ):
+                break
+            if inflate.eof:
+                break
+            chunk = inflate.unconsumed_tail or raw.read(PROBE_BYTES)
+        return head, True, size
+
+
 def probe(path: Path) -> ZeekLog | None:
     """The file as a Zeek log, or None when its content is not one.
 
@@ -328,13 +371,8 @@ def probe(path: Path) -> ZeekLog | None:
     or with ``ts`` in a file named after a log type this reader maps (x509, dhcp,
     software and the known_* logs carry no connection id)."""
     try:
-        size = path.stat().st_size
-        stream, raw, compressed = _open(path)
-        with raw, stream:
-            head = stream.read(PROBE_BYTES)
-            if head.lstrip()[:1] == b"{" and b"\n" not in head.lstrip():
-                head += stream.read(MAX_FIRST_LINE)
-    except (OSError, EOFError, zlib.error):
+        head, compressed, size = _head(path)
+    except (OSError, zlib.error):
         return None
     head = head.removeprefix(b"\xef\xbb\xbf")
     name_type = _type_from_name(path.name)
@@ -348,7 +386,7 @@ def probe(path: Path) -> ZeekLog | None:
             if not line.startswith(b"#"):
                 break
             if line.startswith(b"#path"):
-                log_type = line[5:].strip().decode("ascii", "replace").lower() or None
+                log_type = _log_type(line[5:]) or None
         return ZeekLog(path, "tsv", log_type or name_type, compressed, size)
     first = next((line for line in lines if line.strip()), b"")
     if not first.lstrip().startswith(b"{"):
@@ -365,13 +403,16 @@ def probe(path: Path) -> ZeekLog | None:
         return None
     row_type = obj.get("_path")
     row_paths = isinstance(row_type, str) and bool(row_type)
-    log_type = row_type.lower() if isinstance(row_type, str) and row_type else name_type
+    log_type = _log_type(row_type) if isinstance(row_type, str) and row_type else name_type
     return ZeekLog(path, "json", log_type, compressed, size, row_paths)
 
 
 def _candidates(path: Path) -> Iterator[Path]:
+    """Files under a directory, hidden ones (and those in hidden directories) left out."""
     for child in sorted(path.rglob("*")):
-        if child.is_file() and not child.name.startswith("."):
+        if child.is_file() and not any(
+            part.startswith(".") for part in child.relative_to(path).parts
+        ):
             yield child
 
 
@@ -834,7 +875,7 @@ class ZeekReader(SourceReader):
                 elif key == b"unset_field":
                     unset = _unescape(value)
                 elif key == b"path":
-                    log_type = value.strip().decode("ascii", "replace").lower()
+                    log_type = _log_type(value)
                 elif key == b"fields":
                     names = [n.decode("utf-8", "replace") for n in value.split(sep)]
                     columns = len(names)
@@ -891,7 +932,7 @@ class ZeekReader(SourceReader):
             meter.row(raw)
             row = _flatten(obj)
             row_type = row.get("_path")
-            handler = handlers.get(row_type.lower()) if isinstance(row_type, str) else default
+            handler = handlers.get(_log_type(row_type)) if isinstance(row_type, str) else default
             if handler is not None:
                 try:
                     handler(row)

@@ -153,12 +153,12 @@ class PacketScanner:
                 return
             sport = (frame[l4] << 8) | frame[l4 + 1]
             dport = (frame[l4 + 2] << 8) | frame[l4 + 3]
-            handler = self.udp_handlers.get(dport) or self.udp_handlers.get(sport)
-            if handler is not None:
+            on_udp = self.udp_handlers.get(dport) or self.udp_handlers.get(sport)
+            if on_udp is not None:
                 pkt = Packet(ts, addr(src_raw), addr(dst_raw), sport, dport,
                              frame[l4 + 8 : end], src_mac)
                 try:
-                    handler(pkt, self.emit)
+                    on_udp(pkt, self.emit)
                 except Exception:  # hostile or malformed payload: never fatal
                     self.undecodable += 1
 
