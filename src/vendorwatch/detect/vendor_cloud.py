@@ -8,6 +8,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+import pandas as pd
+
 from vendorwatch import signals
 from vendorwatch.detect.interface import DetectContext, Detector, Finding, evidence_row
 from vendorwatch.detect.internet_exposure import is_public
@@ -54,11 +56,15 @@ class VendorCloud(Detector):
                     "value": f"{proto}/{row['dst_port']} to {row['peer_ip']}: "
                     f"{row['flows']} flows",
                 })
-        for (site, ip, endpoint_id), rows in sorted(calls.items()):
-            yield self._finding(ctx, assets[(site, ip)], endpoints[endpoint_id], rows)
+        contacts = _contacts(ctx, calls)
+        for key, rows in sorted(calls.items()):
+            site, ip, endpoint_id = key
+            yield self._finding(ctx, assets[(site, ip)], endpoints[endpoint_id], rows,
+                                contacts.get(key, NO_CONTACT))
 
     def _finding(
-        self, ctx: DetectContext, asset: dict[str, Any], endpoint: Any, rows: list[dict[str, Any]]
+        self, ctx: DetectContext, asset: dict[str, Any], endpoint: Any,
+        rows: list[dict[str, Any]], contact: dict[str, Any],
     ) -> Finding:
         maker = ctx.registry.maker(endpoint.maker) if endpoint.maker else None
         maker_risk, _ = ctx.registry.risk(maker.id if maker else None)
@@ -66,7 +72,6 @@ class VendorCloud(Detector):
         severity = "high" if endpoint.kind == "platform" or maker_risk in (
             "high", "critical") else "medium"
         seen = sorted({r["value"] for r in rows})
-        contact = _contact(ctx, asset, rows)
         times = [r["ts"] for r in rows if r["ts"] is not None]
         times += [t for t in (contact["first_seen"], contact["last_seen"]) if t is not None]
         who = asset["manufacturer"] or "unidentified"
@@ -91,31 +96,55 @@ class VendorCloud(Detector):
         )
 
 
-def _contact(ctx: DetectContext, asset: dict[str, Any], rows: list[dict[str, Any]]
-             ) -> dict[str, Any]:
-    """The device's flows to the endpoint: to the addresses it connected to by name (SNI,
-    Host, port rows) or that its DNS lookups of the endpoint's names returned."""
-    names = {r["value"] for r in rows if r["signal"] in NAME_SIGNALS}
-    peers = {r["peer_ip"] for r in rows if r["signal"] != signals.DNS_QUERY and r["peer_ip"]}
-    if names:
-        marks = ", ".join("?" for _ in names)
-        for (value,) in ctx.store.con.execute(
-            f"""SELECT DISTINCT value FROM evidence WHERE ip = ? AND signal = 'dns.answer'
-                AND split_part(value, '=', 1) IN ({marks})""",
-            [asset["ip"], *sorted(names)],
+NO_CONTACT: dict[str, Any] = {"peers": [], "flows": 0, "bytes": 0, "first_seen": None,
+                              "last_seen": None}
+CallKey = tuple[str, str, str]
+
+
+def _contacts(
+    ctx: DetectContext, calls: dict[CallKey, list[dict[str, Any]]]
+) -> dict[CallKey, dict[str, Any]]:
+    """Each device's flows to each endpoint it calls, in one query: to the public addresses
+    it reached by name (SNI, Host, port rows) or that its DNS lookups of the endpoint's
+    names returned."""
+    answers: dict[tuple[str, str], set[str]] = defaultdict(set)
+    callers = sorted({ip for _site, ip, _ in calls})
+    if callers:
+        marks = ", ".join("?" for _ in callers)
+        for ip, value in ctx.store.con.execute(
+            f"SELECT DISTINCT ip, value FROM evidence WHERE signal = 'dns.answer' "
+            f"AND ip IN ({marks})", callers,
         ).fetchall():
-            peers.add(value.split("=", 1)[1])
-    peers = {p for p in peers if is_public(p)}
-    if not peers:
-        return {"peers": [], "flows": 0, "bytes": 0, "first_seen": None, "last_seen": None}
-    marks = ", ".join("?" for _ in peers)
-    row = ctx.store.con.execute(
-        f"""SELECT count(*), coalesce(sum(f.src_bytes + f.dst_bytes), 0), min(f.ts_first),
-                   max(f.ts_last)
-            FROM flows f JOIN sources s ON s.id = f.source_id
-            WHERE s.site = ? AND f.src_ip = ? AND f.dst_ip IN ({marks})""",
-        [asset["site"], asset["ip"], *sorted(peers)],
-    ).fetchone()
-    assert row is not None
-    return {"peers": sorted(peers), "flows": int(row[0]), "bytes": int(row[1]),
-            "first_seen": row[2], "last_seen": row[3]}
+            name, _, address = value.partition("=")
+            answers[(ip, name)].add(address)
+    pairs: list[tuple[int, str, str, str]] = []
+    keys = list(calls)
+    for index, (site, ip, endpoint_id) in enumerate(keys):
+        rows = calls[(site, ip, endpoint_id)]
+        peers = {r["peer_ip"] for r in rows if r["signal"] != signals.DNS_QUERY and r["peer_ip"]}
+        for r in rows:
+            if r["signal"] in NAME_SIGNALS:
+                peers |= answers.get((ip, r["value"]), set())
+        pairs += [(index, site, ip, peer) for peer in sorted(peers) if is_public(peer)]
+    if not pairs:
+        return {}
+    frame = pd.DataFrame(pairs, columns=["k", "site", "src", "dst"])
+    ctx.store.con.register("_vw_contacts", frame)
+    try:
+        found = ctx.store.con.execute(
+            """SELECT c.k, list(DISTINCT c.dst), count(f.src_ip),
+                      coalesce(sum(f.src_bytes + f.dst_bytes), 0), min(f.ts_first),
+                      max(f.ts_last)
+               FROM _vw_contacts c
+               LEFT JOIN (SELECT fl.*, s.site FROM flows fl JOIN sources s
+                          ON s.id = fl.source_id) f
+                 ON f.site = c.site AND f.src_ip = c.src AND f.dst_ip = c.dst
+               GROUP BY c.k"""
+        ).fetchall()
+    finally:
+        ctx.store.con.unregister("_vw_contacts")
+    return {
+        keys[k]: {"peers": sorted(peers), "flows": int(n), "bytes": int(b), "first_seen": t0,
+                  "last_seen": t1}
+        for k, peers, n, b, t0, t1 in found
+    }
