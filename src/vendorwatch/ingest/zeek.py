@@ -460,20 +460,6 @@ class _Mapper:
         self.batch = batch
         self.source = ""
         self.set_sep = b","
-        self.handlers: dict[str, Callable[[Row], None]] = {
-            "conn": self.conn,
-            "dns": self.dns,
-            "http": self.http,
-            "ssl": self.ssl,
-            "x509": self.x509,
-            "dhcp": self.dhcp,
-            "ssh": self.ssh,
-            "software": self.software,
-            "known_hosts": self.known_hosts,
-            "known_services": self.known_services,
-            "known_certs": self.known_certs,
-            "known_devices": self.known_devices,
-        }
         self.certs: dict[str, tuple[str | None, str | None]] = {}
         # (ts, server, client, certificate key, source)
         self.pending_certs: list[tuple[float | None, str, str, str, str]] = []
@@ -734,6 +720,26 @@ class _Mapper:
             self.batch.evidence(ts, host, None, signal, value, source)
 
 
+# What reads each log type. Plain functions, not bound methods kept on the mapper: a mapper
+# holding its own bound methods is a reference cycle, and a cycle that keeps a DuckDB
+# connection alive until some later garbage collection can be collected in a process
+# forked meanwhile (NFStream's meter), where closing the connection crashes.
+HANDLERS: dict[str, Callable[[_Mapper, Row], None]] = {
+    "conn": _Mapper.conn,
+    "dns": _Mapper.dns,
+    "http": _Mapper.http,
+    "ssl": _Mapper.ssl,
+    "x509": _Mapper.x509,
+    "dhcp": _Mapper.dhcp,
+    "ssh": _Mapper.ssh,
+    "software": _Mapper.software,
+    "known_hosts": _Mapper.known_hosts,
+    "known_services": _Mapper.known_services,
+    "known_certs": _Mapper.known_certs,
+    "known_devices": _Mapper.known_devices,
+}
+
+
 # ---------------------------------------------------------------------------------------
 # Reading files.
 
@@ -803,7 +809,7 @@ class ZeekReader(SourceReader):
         meter = _Meter(progress)
         warnings: list[InputWarning] = []
         for log in logs:
-            if log.log_type not in mapper.handlers and not log.row_paths:
+            if log.log_type not in HANDLERS and not log.row_paths:
                 if not path.is_dir():
                     warnings.append(InputWarning(
                         log.path, f"nothing read from a Zeek {log.log_type} log"))
@@ -852,7 +858,7 @@ class ZeekReader(SourceReader):
         sep, unset, empty = b"\t", b"-", b"(empty)"
         log_type = log.log_type
         wanted: list[tuple[str, int]] = []
-        handler: Callable[[Row], None] | None = None
+        handler: Callable[[_Mapper, Row], None] | None = None
         columns = 0
         have_fields = False
         lineno = 0
@@ -880,7 +886,7 @@ class ZeekReader(SourceReader):
                     names = [n.decode("utf-8", "replace") for n in value.split(sep)]
                     columns = len(names)
                     have_fields = True
-                    handler = mapper.handlers.get(log_type or "")
+                    handler = HANDLERS.get(log_type or "")
                     keep = set(FIELDS.get(log_type or "", ()))
                     wanted = [(name, i) for i, name in enumerate(names) if name in keep]
                 continue
@@ -901,7 +907,7 @@ class ZeekReader(SourceReader):
                     for name, i in wanted
                 }
                 try:
-                    handler(row)
+                    handler(mapper, row)
                 except Exception:  # hostile values must never stop the source
                     state.bad_row()
 
@@ -909,7 +915,7 @@ class ZeekReader(SourceReader):
               meter: _Meter, state: _FileState) -> None:
         """JSON lines; each row goes by its own ``_path`` when it has one."""
         path = log.path
-        handlers = mapper.handlers
+        handlers = HANDLERS
         default = handlers.get(log.log_type or "")
         lineno = 0
         for line in stream:
@@ -935,6 +941,6 @@ class ZeekReader(SourceReader):
             handler = handlers.get(_log_type(row_type)) if isinstance(row_type, str) else default
             if handler is not None:
                 try:
-                    handler(row)
+                    handler(mapper, row)
                 except Exception:  # hostile values must never stop the source
                     state.bad_row()
