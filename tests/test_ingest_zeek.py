@@ -753,19 +753,9 @@ COMPARED = {
 
 # Differences that are real, with their reason: baseline -> (only from Zeek, only from
 # the packets, why).
-KNOWN_DIFFERENCES: dict[str, tuple[set[tuple[str, str, str]], set[tuple[str, str, str]], str]] = {
-    "scripts.base.protocols.ssl.tls-1.2": (
-        {("68.233.76.12", signals.TLS_CERT_SUBJECT,
-          "CN=*.taleo.net,OU=Comodo PremiumSSL Wildcard,OU=Web,O=Taleo Inc.,"
-          "street=4140 Dublin Boulevard,street=Suite 400,L=Dublin,ST=CA,postalCode=94568,C=US")},
-        {("68.233.76.12", signals.TLS_CERT_SUBJECT,
-          "CN=*.taleo.net,OU=Comodo PremiumSSL Wildcard,OU=Web,O=Taleo Inc.,"
-          "STREET=4140 Dublin Boulevard,STREET=Suite 400,L=Dublin,ST=CA,2.5.4.17=94568,C=US")},
-        "packet extractor (packets/tls.py) names attributes with cryptography's "
-        "Name.rfc4514_string(): 'STREET' and a dotted OID for postalCode, where Zeek (OpenSSL "
-        "RFC 2253 names) writes 'street' and 'postalCode'; reported, not fixed here",
-    ),
-}
+# Differences kept between the Zeek-log path and the packet path, each with its reason:
+# baseline -> (facts only in Zeek's logs, facts only in the capture, why). None today.
+KNOWN_DIFFERENCES: dict[str, tuple[set[tuple[str, str, str]], set[tuple[str, str, str]], str]] = {}
 
 
 def packet_facts(capture: Path) -> set[tuple[str, str, str]]:

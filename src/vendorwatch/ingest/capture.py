@@ -3,6 +3,7 @@ evidence from one pass of `packets.scan` over the same file, run side by side.""
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import multiprocessing
 import threading
@@ -32,13 +33,33 @@ class CaptureReader(SourceReader):
         return path.is_file() and capture_format(head) is not None
 
     def read(self, path: Path, batch: IngestBatch, progress: Progress) -> list[InputWarning]:
-        source = str(path)
         flows: list[tuple[FlowRecord, list[Row]]] = []
         failure: list[BaseException] = []
         meter = threading.Thread(
             target=_meter_flows, args=(path, flows, failure), name="nfstream", daemon=True
         )
-        meter.start()
+        # NFStream forks its meter process from this thread. Garbage still waiting in the
+        # parent (a dropped DuckDB connection, say) would be finalised in the child and can
+        # crash it, leaving the parent waiting forever: collect it now and freeze the rest
+        # out of the child's collections.
+        gc.collect()
+        gc.freeze()
+        try:
+            meter.start()
+            return self._read_beside_meter(path, batch, progress, meter, flows, failure)
+        finally:
+            gc.unfreeze()
+
+    def _read_beside_meter(
+        self,
+        path: Path,
+        batch: IngestBatch,
+        progress: Progress,
+        meter: threading.Thread,
+        flows: list[tuple[FlowRecord, list[Row]]],
+        failure: list[BaseException],
+    ) -> list[InputWarning]:
+        source = str(path)
 
         def add_rows(rows: list[Row]) -> None:
             for ts, ip, peer, signal, value in rows:

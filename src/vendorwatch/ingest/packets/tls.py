@@ -10,6 +10,7 @@ import struct
 
 import dpkt
 from cryptography import x509
+from cryptography.x509.oid import NameOID
 
 from vendorwatch import signals
 from vendorwatch.ingest.packets.context import Emit, Packet, text
@@ -19,6 +20,23 @@ CLIENT_HELLO, SERVER_HELLO, CERTIFICATE = 1, 2, 11
 MAX_GATHER = 65_536
 
 FlowKey = tuple[str, int, str, int]
+
+# Attribute names as OpenSSL prints them (and so Zeek's x509.log), where RFC 4514's differ or
+# where cryptography would print a dotted OID.
+OPENSSL_NAMES = {
+    NameOID.STREET_ADDRESS: "street",
+    NameOID.POSTAL_CODE: "postalCode",
+    NameOID.SERIAL_NUMBER: "serialNumber",
+    NameOID.EMAIL_ADDRESS: "emailAddress",
+    NameOID.BUSINESS_CATEGORY: "businessCategory",
+    NameOID.JURISDICTION_COUNTRY_NAME: "jurisdictionC",
+    NameOID.JURISDICTION_STATE_OR_PROVINCE_NAME: "jurisdictionST",
+    NameOID.JURISDICTION_LOCALITY_NAME: "jurisdictionL",
+    NameOID.SURNAME: "SN",
+    NameOID.GIVEN_NAME: "GN",
+    NameOID.TITLE: "title",
+    NameOID.ORGANIZATION_IDENTIFIER: "organizationIdentifier",
+}
 
 
 class TlsTracker:
@@ -58,8 +76,8 @@ class TlsTracker:
             return
         try:
             parsed = x509.load_der_x509_certificate(cert)
-            subject = parsed.subject.rfc4514_string()
-            issuer = parsed.issuer.rfc4514_string()
+            subject = parsed.subject.rfc4514_string(OPENSSL_NAMES)
+            issuer = parsed.issuer.rfc4514_string(OPENSSL_NAMES)
         except ValueError:
             return
         if subject:
