@@ -200,14 +200,16 @@ def _items(value: Any, set_sep: bytes) -> list[Any]:
 
 
 _ADDR_CACHE: dict[Any, str] = {}
+_MAC_CACHE: dict[Any, str] = {}
+_HEX_DIGITS = frozenset("0123456789abcdef")
 
 
-def _addr(value: Any) -> str | None:
-    """An IP address in canonical text form, or None (cached: addresses repeat)."""
+def _normalised(value: Any, cache: dict[Any, str], normalise: Any, limit: int) -> str | None:
+    """`normalise(text)` of a log value ('' when invalid), cached since values repeat."""
     if value is None:
         return None
     try:
-        found = _ADDR_CACHE.get(value)
+        found = cache.get(value)
     except TypeError:  # unhashable JSON value
         return None
     if found is None:
@@ -217,13 +219,29 @@ def _addr(value: Any) -> str | None:
             candidate = value
         else:
             return None
-        try:
-            found = str(ipaddress.ip_address(candidate.strip()))
-        except ValueError:
-            found = ""
-        if len(_ADDR_CACHE) < 1_000_000:
-            _ADDR_CACHE[value] = found
+        found = normalise(candidate.strip())
+        if len(cache) < limit:
+            cache[value] = found
     return found or None
+
+
+def _address_text(candidate: str) -> str:
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return ""
+
+
+def _mac_text(candidate: str) -> str:
+    candidate = candidate.lower().replace("-", ":")
+    octets = candidate.split(":")
+    ok = len(octets) == 6 and all(len(o) == 2 and set(o) <= _HEX_DIGITS for o in octets)
+    return candidate if ok and candidate != "00:00:00:00:00:00" else ""
+
+
+def _addr(value: Any) -> str | None:
+    """An IP address in canonical text form, or None."""
+    return _normalised(value, _ADDR_CACHE, _address_text, 1_000_000)
 
 
 def _unicast(value: Any) -> str | None:
@@ -231,35 +249,10 @@ def _unicast(value: Any) -> str | None:
     return None if found is None or found in UNSPECIFIED else found
 
 
-_MAC_CACHE: dict[Any, str] = {}
-
-
 def _mac(value: Any) -> str | None:
     """A MAC address as lower-case colon-separated hex, or None (also for all zeros,
     which Bro's dhcp.log writes for messages without a client hardware address)."""
-    if value is None:
-        return None
-    try:
-        found = _MAC_CACHE.get(value)
-    except TypeError:
-        return None
-    if found is None:
-        if isinstance(value, bytes):
-            candidate = value.decode("ascii", "replace")
-        elif isinstance(value, str):
-            candidate = value
-        else:
-            return None
-        candidate = candidate.strip().lower().replace("-", ":")
-        octets = candidate.split(":")
-        ok = len(octets) == 6 and all(
-            len(o) == 2 and o[0] in "0123456789abcdef" and o[1] in "0123456789abcdef"
-            for o in octets
-        )
-        found = candidate if ok and candidate != "00:00:00:00:00:00" else ""
-        if len(_MAC_CACHE) < 100_000:
-            _MAC_CACHE[value] = found
-    return found or None
+    return _normalised(value, _MAC_CACHE, _mac_text, 100_000)
 
 
 def _dn(value: Any) -> str | None:
