@@ -747,12 +747,11 @@ COMPARED = {
     "dns.log": {signals.DNS_QUERY, signals.DNS_ANSWER},
     "http.log": {signals.HTTP_HOST, signals.HTTP_USER_AGENT},
     "ssl.log": {signals.TLS_SNI, signals.TLS_CERT_SUBJECT, signals.TLS_CERT_ISSUER},
-    "dhcp.log": {signals.DHCP_HOSTNAME, signals.MAC},  # mac: only the MACs DHCP names
+    # mac: only the MACs DHCP names
+    "dhcp.log": {signals.DHCP_HOSTNAME, signals.DHCP_DOMAIN, signals.MAC},
     "ssh.log": {signals.SSH_BANNER},
 }
 
-# Differences that are real, with their reason: baseline -> (only from Zeek, only from
-# the packets, why).
 # Differences kept between the Zeek-log path and the packet path, each with its reason:
 # baseline -> (facts only in Zeek's logs, facts only in the capture, why). None today.
 KNOWN_DIFFERENCES: dict[str, tuple[set[tuple[str, str, str]], set[tuple[str, str, str]], str]] = {}

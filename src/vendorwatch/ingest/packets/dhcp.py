@@ -36,12 +36,12 @@ class DhcpTracker:
                 self.address.setdefault(client, addr(candidate))
         facts = self.facts.setdefault(client, [])
         facts.append((pkt.ts, signals.MAC, client))
+        if OPT_DOMAIN in opts:  # the client's own (12/81 context) or the one a server assigns
+            facts.append((pkt.ts, signals.DHCP_DOMAIN, text(opts[OPT_DOMAIN])))
         if msg.op != dpkt.dhcp.DHCP_OP_REQUEST:
             return
         if OPT_HOSTNAME in opts:
             facts.append((pkt.ts, signals.DHCP_HOSTNAME, text(opts[OPT_HOSTNAME])))
-        if OPT_DOMAIN in opts:
-            facts.append((pkt.ts, signals.DHCP_DOMAIN, text(opts[OPT_DOMAIN])))
         if OPT_VENDOR_CLASS in opts:
             facts.append((pkt.ts, signals.DHCP_VENDOR_CLASS, text(opts[OPT_VENDOR_CLASS])))
         if OPT_PARAMS in opts:

@@ -49,7 +49,8 @@ class PacketScanner:
         # TCP payload decoders, each returning True when the payload was its protocol;
         # only payloads starting with one of tcp_first_bytes are offered to them.
         self.tcp_handlers: list[Callable[[Packet, Emit], bool]] = [
-            self.tls.handle_tcp, http.handle_tcp, ssh.handle_tcp, mqtt.handle_tcp,
+            dns.handle_tcp, self.tls.handle_tcp, http.handle_tcp, ssh.handle_tcp,
+            mqtt.handle_tcp,
         ]
         self.tcp_first_bytes = http.FIRST_BYTES | {ord("S"), 0x16, mqtt.CONNECT}
 
@@ -131,17 +132,13 @@ class PacketScanner:
             data = l4 + (frame[l4 + 12] >> 4) * 4
             if data >= end:
                 return
-            if not self.tls.pending and frame[data] not in self.tcp_first_bytes:
+            sport = (frame[l4] << 8) | frame[l4 + 1]
+            dport = (frame[l4 + 2] << 8) | frame[l4 + 3]
+            if (not self.tls.pending and frame[data] not in self.tcp_first_bytes
+                    and sport != 53 and dport != 53):
                 return
-            pkt = Packet(
-                ts,
-                addr(src_raw),
-                addr(dst_raw),
-                (frame[l4] << 8) | frame[l4 + 1],
-                (frame[l4 + 2] << 8) | frame[l4 + 3],
-                frame[data:end],
-                src_mac,
-            )
+            pkt = Packet(ts, addr(src_raw), addr(dst_raw), sport, dport, frame[data:end],
+                         src_mac)
             try:
                 for handler in self.tcp_handlers:
                     if handler(pkt, self.emit):
