@@ -277,5 +277,15 @@ def demo(
     out.print(Text(str(report_path.resolve())), highlight=False, soft_wrap=True)
 
 
+def _register_command_groups() -> None:
+    """Command modules beside this one add their commands here, one line each."""
+    from vendorwatch.cli import screen
+
+    screen.register(app)
+
+
+_register_command_groups()
+
+
 def main() -> None:
     app(prog_name="vendorwatch")

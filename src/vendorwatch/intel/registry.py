@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import sys
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -28,6 +27,14 @@ from pydantic import ValidationError as PydanticValidationError
 
 from vendorwatch import signals
 from vendorwatch.errors import InputError
+from vendorwatch.intel.matching import (
+    Explanation,
+    NameEntry,
+    NameIndex,
+    Normaliser,
+    compact,
+)
+from vendorwatch.intel.ownership import OwnershipGraph
 
 RiskLevel = Literal["low", "medium", "high", "critical"]
 RISK_LEVELS: tuple[RiskLevel, ...] = ("low", "medium", "high", "critical")
@@ -129,6 +136,25 @@ class Note(Sourced):
     text: str
 
 
+class Identifier(Sourced):
+    """A public identifier: an LEI, a stock code (`scheme: stock`, with `exchange`), an
+    ISIN or a national register number."""
+
+    scheme: Literal["lei", "stock", "isin", "register"]
+    value: str
+    exchange: str | None = None
+
+
+class ListCheck(Sourced):
+    """The party was looked for on list `list` (the official source at `source_url`, on
+    the `accessed` date) and not found: the absence of a listing, sourced."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    list_id: str = Field(alias="list")
+    result: Literal["not-listed"] = "not-listed"
+
+
 class Party(Sourced):
     """Anyone that can own or be listed: a device maker, a platform or an owner."""
 
@@ -139,17 +165,27 @@ class Party(Sourced):
     distinctive: tuple[str, ...] = ()
     excluded_names: tuple[str, ...] = ()
     chinese_names: tuple[str, ...] = ()
+    former_names: tuple[str, ...] = ()
     country: Country | None = None
     state_owned: bool | None = None
+    identifiers: tuple[Identifier, ...] = ()
     ownership: tuple[Ownership, ...] = ()
     listings: tuple[Listing, ...] = ()
+    checked_lists: tuple[ListCheck, ...] = ()
     notes: tuple[Note, ...] = ()
 
     def names(self) -> tuple[str, ...]:
         """Every name matched exactly (after normalisation)."""
-        return (
-            self.name, *self.legal_names, *self.aliases, *self.distinctive, *self.chinese_names
-        )
+        return tuple(entry.name for entry in self.name_entries("maker"))
+
+    def name_entries(self, kind: Literal["maker", "organisation"]) -> list[NameEntry]:
+        """Every registered name with the field it comes from."""
+        # distinctive last: a name registered twice is explained by its more telling field
+        fields = (("name", (self.name,)), ("legal_name", self.legal_names),
+                  ("alias", self.aliases), ("chinese_name", self.chinese_names),
+                  ("former_name", self.former_names), ("distinctive", self.distinctive))
+        return [NameEntry(kind, self.id, name, field)
+                for field, names in fields for name in names]
 
 
 class Maker(Party):
@@ -234,6 +270,7 @@ class ListDef(Sourced):
         "investment-sanctions", "platform-ban", "national-decision", "local-decision",
     ]
     covers_affiliates: bool = False
+    affiliate_clause: str | None = None
     since: PartialDate | None = None
     description: str
 
@@ -267,7 +304,9 @@ class RiskPolicy(_Record):
 
 class Matching(_Record):
     legal_forms: tuple[str, ...] = ()
+    cjk_legal_forms: tuple[str, ...] = ()
     min_contains_length: int = Field(default=4, ge=1)
+    fuzzy_threshold: float = Field(default=88.0, ge=50, le=100)
 
 
 class RegistryData(_Record):
@@ -290,12 +329,15 @@ class RegistryData(_Record):
 
 @dataclass(frozen=True)
 class NameMatch:
-    """Why a name resolved to a maker: `method` is "exact" or "contains"; `matched` is the
-    registry name that matched."""
+    """Why a name resolved to a maker: `method` is "exact", "transliterated" or
+    "contains" (see :mod:`vendorwatch.intel.matching`); `matched` is the registry name that
+    matched, `field` where it is registered, `score` 0..100."""
 
     maker: Maker
-    method: Literal["exact", "contains"]
+    method: Literal["exact", "transliterated", "contains", "fuzzy"]
     matched: str
+    field: str = "name"
+    score: float = 100.0
 
 
 @dataclass(frozen=True)
@@ -327,21 +369,7 @@ def normalise_name(text: str, legal_forms: Iterable[str] = ()) -> str:
     """Case-, width- and punctuation-insensitive form of a name, without legal forms:
     'Hangzhou Hikvision Digital Technology Co.,Ltd.' -> 'hangzhou hikvision digital
     technology'."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    spaced = "".join(ch if ch.isalnum() else " " for ch in folded)
-    drop = set(legal_forms)
-    return " ".join(token for token in spaced.split() if token not in drop)
-
-
-def _is_spaceless_script(text: str) -> bool:
-    # CJK names are written without spaces, so "whole word" means substring there.
-    return any(unicodedata.east_asian_width(ch) == "W" for ch in text)
-
-
-def _contains(haystack: str, needle: str) -> bool:
-    if _is_spaceless_script(needle):
-        return needle in haystack
-    return f" {needle} " in f" {haystack} "
+    return Normaliser(legal_forms).normalise(text)
 
 
 # --- loading ------------------------------------------------------------------------------
@@ -499,18 +527,31 @@ def _check_parties(data: RegistryData) -> Iterator[tuple[Loc, str]]:
         for i, listing in enumerate(party.listings):
             if listing.list_id not in list_ids:
                 yield (*loc, "listings", i, "list"), f"unknown list id {listing.list_id!r}"
+        listed = {x.list_id for x in party.listings}
+        for i, check in enumerate(party.checked_lists):
+            if check.list_id not in list_ids:
+                yield (*loc, "checked_lists", i, "list"), f"unknown list id {check.list_id!r}"
+            elif check.list_id in listed:
+                yield (*loc, "checked_lists", i, "list"), (
+                    f"{party.id!r} is listed on {check.list_id!r} and checked as not listed"
+                )
         for i, device_class in enumerate(getattr(party, "device_classes", ())):
             if device_class not in classes:
                 yield (*loc, "device_classes", i), f"unknown device class {device_class!r}"
     yield from _ownership_cycles(parties)
 
 
+def _normaliser(data: RegistryData) -> Normaliser:
+    return Normaliser(data.matching.legal_forms, data.matching.cjk_legal_forms)
+
+
 def _check_brands(data: RegistryData) -> Iterator[tuple[Loc, str]]:
     maker_ids = {m.id for m in data.makers}
+    normaliser = _normaliser(data)
     seen: set[str] = set()
     for i, brand in enumerate(data.brands):
         for name in (brand.name, *brand.aliases):
-            key = normalise_name(name, data.matching.legal_forms)
+            key = normaliser.normalise(name)
             if key in seen:
                 yield ("brands", i, "name"), f"duplicate brand name {name!r}"
             seen.add(key)
@@ -586,17 +627,20 @@ def _ownership_cycles(parties: list[tuple[Loc, Party]]) -> Iterator[tuple[Loc, s
 
 
 def _check_names(data: RegistryData) -> Iterator[tuple[Loc, str]]:
-    legal_forms = data.matching.legal_forms
+    """Names must survive normalisation and name one party (makers and organisations share
+    the name space, spaces ignored, so that a screened name never has two answers)."""
+    normaliser = _normaliser(data)
     owner_of: dict[str, str] = {}
-    for i, maker in enumerate(data.makers):
-        for name in maker.names():
-            key = normalise_name(name, legal_forms)
+    for loc, party in _parties(data):
+        for name in party.names():
+            key = compact(normaliser.normalise(name))
             if not key:
-                yield ("makers", i), f"name {name!r} is empty once normalised"
-            elif owner_of.setdefault(key, maker.id) != maker.id:
-                yield ("makers", i), f"name {name!r} also names maker {owner_of[key]!r}"
+                yield loc, f"name {name!r} is empty once normalised"
+            elif owner_of.setdefault(key, party.id) != party.id:
+                yield loc, f"name {name!r} also names {owner_of[key]!r}"
+    for i, maker in enumerate(data.makers):
         for j, name in enumerate(maker.distinctive):
-            if len(normalise_name(name, legal_forms)) < data.matching.min_contains_length:
+            if len(normaliser.normalise(name)) < data.matching.min_contains_length:
                 yield ("makers", i, "distinctive", j), (
                     f"distinctive name {name!r} is shorter than "
                     f"{data.matching.min_contains_length} characters"
@@ -619,24 +663,23 @@ class Registry:
         self.endpoints: tuple[Endpoint, ...] = data.endpoints
         self.banners: tuple[Banner, ...] = data.banners
         self.policy: RiskPolicy = data.risk
-        self._legal_forms = frozenset(data.matching.legal_forms)
-        self._exact: dict[str, tuple[str, str]] = {}
-        self._within: list[tuple[str, str, str]] = []
-        self._excluded: dict[str, tuple[str, ...]] = {}
-        for maker in data.makers:
-            for name in maker.names():
-                self._exact.setdefault(self._norm(name), (maker.id, name))
-            self._within.extend((self._norm(name), maker.id, name) for name in maker.distinctive)
-            self._excluded[maker.id] = tuple(self._norm(n) for n in maker.excluded_names)
-        self._within.sort(key=lambda item: -len(item[0]))
+        self.ownership = OwnershipGraph(data)
+        self.normaliser = Normaliser(data.matching.legal_forms, data.matching.cjk_legal_forms)
+        entries = [
+            *(e for m in data.makers for e in m.name_entries("maker")),
+            *(e for o in data.organisations for e in o.name_entries("organisation")),
+            *(NameEntry("brand", b.name, name, "brand")
+              for b in data.brands for name in (b.name, *b.aliases)),
+        ]
+        excluded = {p.id: p.excluded_names for p in (*data.makers, *data.organisations)}
+        self.names = NameIndex(self.normaliser, entries, data.matching.min_contains_length,
+                               excluded)
+        self._maker_names = self.names.kinds(["maker"])
         self._brands = {
-            self._norm(name): brand
+            self.normaliser.normalise(name): brand
             for brand in data.brands
             for name in (brand.name, *brand.aliases)
         }
-
-    def _norm(self, text: str) -> str:
-        return normalise_name(text, self._legal_forms)
 
     # -- parties ------------------------------------------------------------------------
 
@@ -653,35 +696,27 @@ class Registry:
         return found.maker if found else None
 
     def explain_organisation(self, text: str | None) -> NameMatch | None:
-        """Exact match on a maker's normalised names first; else the longest distinctive
-        name found as whole words inside the text (never names shorter than the minimum,
-        never when the text is one of the maker's excluded names; two makers tying is no
-        match)."""
-        norm = self._norm(text or "")
-        if not norm:
+        """Exact match on a maker's normalised names (spaces ignored) first, then on their
+        Latin transliteration; else the longest distinctive name found as whole words
+        inside the text (never names shorter than the minimum, never when the text is one
+        of the maker's excluded names; two makers tying is no match). No fuzzy scoring:
+        this runs for every asset."""
+        found = self._maker_names.lookup(text)
+        if found.entry is None or found.method is None:
             return None
-        exact = self._exact.get(norm)
-        if exact and not self._is_excluded(exact[0], norm):
-            return NameMatch(self.makers[exact[0]], "exact", exact[1])
-        hits = [
-            (needle, maker_id, name) for needle, maker_id, name in self._within
-            if _contains(norm, needle) and not self._is_excluded(maker_id, norm)
-        ]
-        if not hits:
-            return None
-        longest = len(hits[0][0])
-        winners = {maker_id for needle, maker_id, _ in hits if len(needle) == longest}
-        if len(winners) > 1:
-            return None
-        _, maker_id, name = hits[0]
-        return NameMatch(self.makers[maker_id], "contains", name)
+        return NameMatch(self.makers[found.entry.target], found.method, found.entry.name,
+                         found.entry.field, found.score)
 
-    def _is_excluded(self, maker_id: str, norm: str) -> bool:
-        return any(_contains(norm, excluded) for excluded in self._excluded.get(maker_id, ()))
+    def resolve_name(self, text: str | None, fuzzy: bool = True) -> Explanation:
+        """A name as typed by a person, against makers, owners and brands, with fuzzy
+        scoring (threshold from the registry's `matching.fuzzy_threshold`)."""
+        if not fuzzy:
+            return self.names.lookup(text)
+        return self.names.resolve(text, self.data.matching.fuzzy_threshold)
 
     def brand(self, name: str | None) -> Brand | None:
         """The brand record for a brand name (case/punctuation-insensitive), or None."""
-        return self._brands.get(self._norm(name or ""))
+        return self._brands.get(self.normaliser.normalise(name or ""))
 
     # -- endpoints and banners --------------------------------------------------------------
 
@@ -712,87 +747,21 @@ class Registry:
 
     def owner_chain(self, party_id: str) -> list[OwnerLink]:
         """Every current owner up the chain, nearest first (ended links left out)."""
-        chain: list[OwnerLink] = []
-        frontier, seen, depth = [party_id], {party_id}, 0
-        while frontier:
-            depth += 1
-            upper: list[str] = []
-            for owned in frontier:
-                party = self.party(owned)
-                for link in party.ownership if party else ():
-                    owner = self.party(link.owner)
-                    if link.until is not None or owner is None or owner.id in seen:
-                        continue
-                    seen.add(owner.id)
-                    upper.append(owner.id)
-                    chain.append(OwnerLink(
-                        owner, owned, depth, link.share, self._controls(link),
-                        link.verified, link.source_url,
-                    ))
-            frontier = upper
-        return chain
-
-    def _counts(self, fact: Sourced) -> bool:
-        return fact.verified or self.policy.count_unverified
-
-    def _controls(self, link: Ownership) -> bool:
-        return link.controlling or (
-            link.share is not None and link.share >= self.policy.control_min_share
-        )
-
-    def _controllers(self, party_id: str) -> list[Party]:
-        """Parties controlling `party_id`, directly or through controlling owners."""
-        result: list[Party] = []
-        stack, seen = [party_id], {party_id}
-        while stack:
-            party = self.party(stack.pop())
-            for link in party.ownership if party else ():
-                owner = self.party(link.owner)
-                if (owner is None or owner.id in seen or link.until is not None
-                        or not self._controls(link) or not self._counts(link)):
-                    continue
-                seen.add(owner.id)
-                result.append(owner)
-                stack.append(owner.id)
-        return result
-
-    def _state_controlled(self, party: Party) -> bool:
-        return party.state_owned is True or any(
-            c.state_owned is True for c in self._controllers(party.id)
-        )
-
-    def _state_linked(self, party: Party) -> bool:
-        lists = set(self.policy.state_link_lists)
-        for member in (party, *self._controllers(party.id)):
-            if self._state_controlled(member):
-                return True
-            if any(x.list_id in lists and self._counts(x) for x in member.listings):
-                return True
-            for link in member.ownership:
-                owner = self.party(link.owner)
-                if (owner is not None and link.until is None and self._counts(link)
-                        and (self._controls(link) or (link.share or 0)
-                             >= self.policy.state_owned_min_share)
-                        and self._state_controlled(owner)):
-                    return True
-        return False
+        return [
+            OwnerLink(owner, link.owned, link.depth, link.share, link.controlling,
+                      link.verified, link.source_url)
+            for link in self.ownership.chain(party_id)
+            if (owner := self.party(link.owner)) is not None
+        ]
 
     def listings(self, maker_id: str | None) -> list[dict[str, Any]]:
         """The maker's listings as ``{list, since, source_url, scope, via, verified}``:
         its own (via None) and those of controlling owners on lists that cover
         subsidiaries and affiliates (via = the listed owner's id)."""
-        party = self.party(maker_id) if maker_id else None
-        if party is None:
+        if not maker_id:
             return []
-        own = [_listing_dict(x, None) for x in party.listings]
-        direct = {x.list_id for x in party.listings}
-        inherited = [
-            _listing_dict(x, owner.id)
-            for owner in self._controllers(party.id)
-            for x in owner.listings
-            if self.lists[x.list_id].covers_affiliates and x.list_id not in direct
-        ]
-        return own + inherited
+        return [_listing_dict(path.listing, path.via)
+                for path in self.ownership.listings(maker_id)]
 
     # -- risk ----------------------------------------------------------------------------
 
@@ -811,8 +780,8 @@ class Registry:
         facts = _RiskFacts(
             own_lists={x["list"] for x in counted if x["via"] is None},
             inherited=any(x["via"] is not None for x in counted),
-            state_linked=self._state_linked(party),
-            state_controlled=self._state_controlled(party),
+            state_linked=self.ownership.state_linked(party.id),
+            state_controlled=self.ownership.state_controlled(party.id),
             country=party.country,
         )
         rule = next((r for r in self.policy.rules if facts.satisfy(r.when)), None)
@@ -833,8 +802,11 @@ class Registry:
             for party in parties:
                 base = f"{section}/{party.id}"
                 yield base, party
-                for kind, items in (("ownership", party.ownership),
-                                    ("listings", party.listings), ("notes", party.notes)):
+                for kind, items in (("identifiers", party.identifiers),
+                                    ("ownership", party.ownership),
+                                    ("listings", party.listings),
+                                    ("checked_lists", party.checked_lists),
+                                    ("notes", party.notes)):
                     for i, fact in enumerate(items):
                         yield f"{base}/{kind}/{i}", fact
         for brand in self.brands:
