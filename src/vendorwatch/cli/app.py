@@ -279,9 +279,10 @@ def demo(
 
 def _register_command_groups() -> None:
     """Command modules beside this one add their commands here, one line each."""
-    from vendorwatch.cli import screen
+    from vendorwatch.cli import intel, screen
 
     screen.register(app)
+    intel.register(app)
 
 
 _register_command_groups()
