@@ -68,11 +68,8 @@ def is_internal(address: str) -> bool:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
-    if ip.is_multicast or ip.is_unspecified or ip.is_loopback:
-        return False
-    if ip.version == 4 and (ip == ipaddress.IPv4Address("255.255.255.255")
-                            or str(ip).endswith(".255")):
-        return False
+    if ip.is_multicast or ip.is_unspecified or ip.is_loopback or ip.is_reserved:
+        return False  # reserved: 240.0.0.0/4 and 255.255.255.255 are never a device
     shared = ip.version == 4 and ip in ipaddress.IPv4Network("100.64.0.0/10")
     return bool(ip.is_private or ip.is_link_local or shared)
 
@@ -176,9 +173,10 @@ def load_hosts(store: Store) -> list[Host]:
         host = hosts.setdefault((site, ip), Host(site, ip))
         host.rows.append(EvidenceRow(site, ip, signal, value, source, first, last))
     for site, ip in store.con.execute(
+        # A host that sent something: broadcast addresses and unanswered probes never do.
         """SELECT DISTINCT s.site, f.ip FROM (
                SELECT source_id, src_ip AS ip FROM flows UNION ALL
-               SELECT source_id, dst_ip FROM flows) f
+               SELECT source_id, dst_ip FROM flows WHERE dst_packets > 0) f
            JOIN sources s ON s.id = f.source_id"""
     ).fetchall():
         hosts.setdefault((site, ip), Host(site, ip))

@@ -50,8 +50,9 @@ def lookup(mac: str) -> OuiAssignment | None:
         value = int(digits, 16)
     except ValueError:
         return None
-    if value >> 40 & 1:
-        return None  # group (multicast) address
+    if value >> 40 & 1 or value >> 24 == 0:
+        return None  # group (multicast) address; 00:00:00 is a placeholder far more often
+        # than the 1980s Xerox interface its IEEE assignment names
     parser = _wireshark()
     for shift, block, bits in _BLOCKS:
         vendor = parser._masks.get((shift, value >> shift))

@@ -26,7 +26,8 @@ What each log gives (``ip`` is the host the fact is about, ``peer`` the other en
   distinguished names (btest masks them as ``+``) are dropped.
 - dhcp: ``mac``, ``dhcp.hostname``, ``dhcp.domain`` and ``dhcp.vendor_class`` (from
   ``client_software``, policy/protocols/dhcp/software) about the client's address
-  (assigned, else client, else requested; Bro 2.4's ``assigned_ip`` / ``id.orig_h``).
+  (assigned, else client; Bro 2.4's ``assigned_ip`` / ``id.orig_h``; never the requested
+  address, which any client may claim).
   Rows without an address wait for the end of the source and go to the last address
   assigned to that MAC, else the address conn.log saw it with, else the MAC itself, as
   the packet path does. Zeek's ``domain`` is the one the server hands out (option 15 in
@@ -434,7 +435,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
             "cert_chain_fuids"),
     "x509": ("ts", "fingerprint", "id", "certificate.subject", "certificate.issuer"),
     "dhcp": (*ID_FIELDS, "mac", "host_name", "domain", "client_software", "assigned_addr",
-             "assigned_ip", "client_addr", "requested_addr"),
+             "assigned_ip", "client_addr"),
     "ssh": (*ID_FIELDS, "client", "server"),
     "software": ("ts", "host", "name", "version.major", "version.minor", "version.minor2",
                  "version.minor3", "version.addl", "unparsed_version"),
@@ -621,13 +622,12 @@ class _Mapper:
                 client = _unicast(row.get("id.orig_h"))
             elif _int(row.get("id.resp_p")) == 68:
                 client = _unicast(row.get("id.resp_h"))
-        requested = _unicast(row.get("requested_addr"))
+        # requested_addr is only asked for, anyone's to claim: never a host's address here.
         if mac is not None:
             if assigned is not None:
                 self.dhcp_address[mac] = assigned
-            for candidate in (client, requested):
-                if candidate is not None:
-                    self.dhcp_address.setdefault(mac, candidate)
+            if client is not None:
+                self.dhcp_address.setdefault(mac, client)
         ts = _ts(row.get("ts"))
         facts = (
             (signals.MAC, mac),
@@ -635,7 +635,7 @@ class _Mapper:
             (signals.DHCP_DOMAIN, _text(row.get("domain"))),
             (signals.DHCP_VENDOR_CLASS, _text(row.get("client_software"))),
         )
-        host = assigned or client or requested
+        host = assigned or client
         for signal, value in facts:
             if not value:
                 continue

@@ -10,7 +10,8 @@ import dpkt
 from vendorwatch import signals
 from vendorwatch.ingest.packets.context import Emit, Packet, addr, mac, text
 
-OPT_HOSTNAME, OPT_DOMAIN, OPT_REQUESTED = 12, 15, 50
+OPT_HOSTNAME, OPT_DOMAIN, OPT_MESSAGE_TYPE = 12, 15, 53
+ACK = b"\x05"
 OPT_PARAMS, OPT_VENDOR_CLASS, OPT_CLIENT_ID = 55, 60, 61
 ZERO = "0.0.0.0"
 
@@ -29,11 +30,13 @@ class DhcpTracker:
             return
         client = mac(msg.chaddr[:6])
         opts = dict(msg.opts)
-        if msg.op == dpkt.dhcp.DHCP_OP_REPLY and msg.yiaddr:
+        # Only what a server granted (ACK) or what a client says it already uses (ciaddr)
+        # ties facts to an address: the address a client merely asks for (option 50) is
+        # anyone's to claim, and would let one packet re-badge another device.
+        if msg.op == dpkt.dhcp.DHCP_OP_REPLY and msg.yiaddr and opts.get(OPT_MESSAGE_TYPE) == ACK:
             self.address[client] = addr(msg.yiaddr.to_bytes(4, "big"))
-        for candidate in (msg.ciaddr.to_bytes(4, "big"), opts.get(OPT_REQUESTED)):
-            if candidate and len(candidate) == 4 and candidate != b"\0\0\0\0":
-                self.address.setdefault(client, addr(candidate))
+        elif msg.ciaddr:
+            self.address.setdefault(client, addr(msg.ciaddr.to_bytes(4, "big")))
         facts = self.facts.setdefault(client, [])
         facts.append((pkt.ts, signals.MAC, client))
         if OPT_DOMAIN in opts:  # the client's own (12/81 context) or the one a server assigns

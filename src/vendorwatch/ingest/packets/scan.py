@@ -21,6 +21,9 @@ IPV6_EXTENSIONS = (0, 43, 60)
 TCP, UDP = 6, 17
 LINK_ETHERNET, LINK_NULL, LINK_LOOP, LINK_SLL, LINK_SLL2 = 1, 0, 108, 113, 276
 LINK_RAW = (101, 12, 14)
+# A frame's source MAC is its source IP's only when the packet was not routed: senders start
+# TTL / hop limit at one of these (multicast discovery at 1-4), a router decrements it.
+ON_LINK_TTLS = frozenset({1, 2, 4, 32, 64, 128, 255})
 MAX_MACS_PER_HOST = 4  # IPv4 + link-local, temporary and global IPv6 of one interface
 UNSPECIFIED = (b"\0" * 4, b"\0" * 16)
 
@@ -103,6 +106,7 @@ class PacketScanner:
             src_raw = frame[off + 12 : off + 16]
             dst_raw = frame[off + 16 : off + 20]
             l4 = off + ihl
+            ttl_at = 8
             end = min(len(frame), off + total) if total else len(frame)
         elif version == 6:
             if len(frame) < off + 40:
@@ -112,6 +116,7 @@ class PacketScanner:
             src_raw = frame[off + 8 : off + 24]
             dst_raw = frame[off + 24 : off + 40]
             l4 = off + 40
+            ttl_at = 7
             while proto in IPV6_EXTENSIONS and l4 + 8 <= end:
                 proto = frame[l4]
                 l4 += (frame[l4 + 1] + 1) * 8
@@ -122,7 +127,7 @@ class PacketScanner:
                 l4 += 8
         else:
             return
-        if src_mac is not None:
+        if src_mac is not None and frame[off + ttl_at] in ON_LINK_TTLS:
             pair = (src_raw, src_mac)
             if pair not in self.macs:
                 self.macs[pair] = ts
