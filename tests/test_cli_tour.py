@@ -61,7 +61,12 @@ def test_demo_findings_and_fail_on_exit_code(demo: Path) -> None:
                  and f["asset_ip"] == "10.20.0.11")
     assert cloud["severity"] == "high" and cloud["evidence"]
     assert any(e["value"] == "apiieu.ezvizlife.com" for e in cloud["evidence"])
-    assert run_cli("findings", "--fail-on", "critical", db=db).returncode == 0
+    plc = next(f for f in findings if f["kind"] == "internet-traffic"
+               and f["asset_ip"] == "10.40.0.12")
+    assert plc["severity"] == "critical"  # a crane PLC reached from the internet
+    assert "inbound" in plc["summary"]
+    assert run_cli("findings", "--fail-on", "critical", "--site", "elsewhere",
+                   db=db).returncode == 0
 
 
 def test_finding_ids_are_stable_across_detection_runs(demo: Path) -> None:

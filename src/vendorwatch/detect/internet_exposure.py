@@ -17,6 +17,10 @@ from vendorwatch.detect.interface import (
 )
 
 MAX_EVIDENCE = 50
+# Device classes that run operations (terminal, crane, scanner, signalling): any internet
+# traffic is a finding of its own weight, whoever made them.
+OPERATIONAL_CLASSES = frozenset({"plc", "x-ray-scanner", "crane-controller", "rail-signalling",
+                                 "building-controller"})
 
 
 def is_public(address: str) -> bool:
@@ -60,8 +64,13 @@ class InternetExposure(Detector):
         evidence: list[dict[str, Any]] = []
         inbound = False
         talks.sort(key=lambda t: -(t["sent"] or 0) - (t["received"] or 0))
+        peers: set[str] = set()
         for talk in talks:
             peer = talk["src_ip"] if talk["inbound"] else talk["dst_ip"]
+            peers.add(peer)
+            # bytes from the device's side: it is the responder on inbound flows
+            out_b, in_b = ((talk["received"], talk["sent"]) if talk["inbound"]
+                           else (talk["sent"], talk["received"]))
             place = ctx.geo.lookup(peer)
             country = place.country or "??"
             countries[country] += (talk["sent"] or 0) + (talk["received"] or 0)
@@ -74,11 +83,13 @@ class InternetExposure(Detector):
                     talk["first_seen"], asset["ip"], peer, "flow",
                     f"{_proto(talk['proto'])}/{talk['dst_port']} {direction} {peer}{name} "
                     f"{country} {place.asn_name or 'AS?'}: {talk['flows']} flows, "
-                    f"{talk['sent'] or 0} B out, {talk['received'] or 0} B in",
+                    f"{out_b or 0} B out, {in_b or 0} B in",
                     talk["source"],
                 ))
         severity = "low"
-        if asset["risk"] in ("high", "critical"):
+        if asset["device_class"] in OPERATIONAL_CLASSES:
+            severity = "high"  # a controller or scanner should not talk to the internet at all
+        elif asset["risk"] in ("high", "critical"):
             severity = "high" if home and home in countries else "medium"
         if inbound:
             severity = SEVERITIES[min(SEVERITIES.index(severity) + 1, len(SEVERITIES) - 1)]
@@ -89,12 +100,12 @@ class InternetExposure(Detector):
             kind=self.kind, severity=severity, site=asset["site"], asset_ip=asset["ip"],
             key="internet",
             summary=f"{who} {asset['device_class'] or 'device'} at {asset['ip']} exchanges "
-            f"traffic with {len(talks)} internet peer(s)"
+            f"traffic with {len(peers)} internet peer(s)"
             + (" (inbound connections too)" if inbound else "") + f": {where}",
             evidence=evidence,
             first_seen=min((t["first_seen"] for t in talks if t["first_seen"]), default=None),
             last_seen=max((t["last_seen"] for t in talks if t["last_seen"]), default=None),
-            details={"countries": dict(ranked), "peers": len(talks), "inbound": inbound},
+            details={"countries": dict(ranked), "peers": len(peers), "inbound": inbound},
         )
 
 

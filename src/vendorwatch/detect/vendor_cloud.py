@@ -49,7 +49,12 @@ class VendorCloud(Detector):
             proto = {6: "tcp", 17: "udp"}.get(row["proto"])
             if proto is None or row["dst_port"] is None:
                 continue
+            maker = _maker_id(ctx, assets[(row["site"], row["ip"])])
             for endpoint in ctx.registry.endpoints_for_port(proto, row["dst_port"]):
+                # A port number alone proves little: it counts only for a verified endpoint
+                # of the device's own maker.
+                if not endpoint.verified or endpoint.maker != maker:
+                    continue
                 endpoints[endpoint.id] = endpoint
                 calls[(row["site"], row["ip"], endpoint.id)].append({
                     **row, "signal": "flow",
@@ -71,6 +76,9 @@ class VendorCloud(Detector):
         owner = maker.name if maker else "unknown owner"
         severity = "high" if endpoint.kind == "platform" or maker_risk in (
             "high", "critical") else "medium"
+        unverified = "" if endpoint.verified else " (endpoint attribution unverified)"
+        if unverified:
+            severity = "low"  # unverified registry facts are shown, never escalated
         seen = sorted({r["value"] for r in rows})
         times = [r["ts"] for r in rows if r["ts"] is not None]
         times += [t for t in (contact["first_seen"], contact["last_seen"]) if t is not None]
@@ -81,7 +89,8 @@ class VendorCloud(Detector):
             kind=self.kind, severity=severity, site=asset["site"], asset_ip=asset["ip"],
             key=endpoint.id,
             summary=f"{who} {asset['device_class'] or 'device'} at {asset['ip']} calls "
-            f"{owner} {endpoint.kind} endpoint {endpoint.id} ({', '.join(seen[:3])}){volume}",
+            f"{owner} {endpoint.kind} endpoint {endpoint.id} ({', '.join(seen[:3])}){volume}"
+            f"{unverified}",
             evidence=[
                 evidence_row(r["ts"], r["ip"], r["peer_ip"], r["signal"], r["value"], r["source"])
                 for r in rows[:MAX_EVIDENCE]
@@ -90,10 +99,17 @@ class VendorCloud(Detector):
             last_seen=max(times, default=None),
             details={"endpoint": endpoint.id, "endpoint_kind": endpoint.kind,
                      "maker": maker.id if maker else None, "maker_risk": maker_risk,
+                     "verified": endpoint.verified,
                      "source_url": getattr(endpoint, "source", None),
                      "peers": contact["peers"], "flows": contact["flows"],
                      "bytes": contact["bytes"]},
         )
+
+
+def _maker_id(ctx: DetectContext, asset: dict[str, Any]) -> str | None:
+    found = ctx.registry.match_organisation(asset["manufacturer"]) if asset["manufacturer"] \
+        else None
+    return found.id if found is not None else None
 
 
 NO_CONTACT: dict[str, Any] = {"peers": [], "flows": 0, "bytes": 0, "first_seen": None,

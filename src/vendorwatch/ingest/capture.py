@@ -22,7 +22,8 @@ from vendorwatch.store.batch import FlowRecord, IngestBatch
 # Below this size a second process costs more (its start-up) than it saves.
 PARALLEL_SCAN_BYTES = 32 * 1024 * 1024
 PROTOCOL_NAMES = {6: "tcp", 17: "udp", 132: "sctp"}
-UDP = 17
+TCP, UDP = 6, 17
+WELL_KNOWN_PORTS = 1024
 IP_ACCOUNTING = 1  # NFStream accounting_mode: IP-level bytes, as Zeek's *_ip_bytes
 
 
@@ -155,6 +156,17 @@ UDP_SERVER_PORTS = frozenset({53, 67, 69, 123, 137, 138, 161, 162, 500, 514, 190
                               5353, 5355})
 
 
+def _seen_from_server_side(record: FlowRecord) -> bool:
+    """A flow whose first packet came from the service's end: a UDP answer without its
+    question, or a TCP connection caught mid-stream (from a well-known port to an
+    ephemeral one)."""
+    src, dst = record.src_port or 0, record.dst_port or 0
+    if record.proto == UDP:
+        return (src in UDP_SERVER_PORTS and dst not in UDP_SERVER_PORTS
+                and not _group_address(record.dst_ip))
+    return record.proto == TCP and src < WELL_KNOWN_PORTS <= dst
+
+
 def _group_address(ip: str) -> bool:
     """Broadcast and multicast addresses never originate traffic."""
     try:
@@ -205,12 +217,7 @@ def _flow_rows(flow: Any) -> tuple[FlowRecord, list[Row]]:
         user_agent=user_agent,
         ja4=ja4,
     )
-    if (
-        record.proto == UDP
-        and record.src_port in UDP_SERVER_PORTS
-        and record.dst_port not in UDP_SERVER_PORTS
-        and not _group_address(record.dst_ip)
-    ):
+    if _seen_from_server_side(record):
         record = _reversed(record)
     facts: list[Row] = []
     ts = record.ts_first
