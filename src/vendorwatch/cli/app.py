@@ -50,11 +50,20 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _open(ctx: typer.Context) -> Store:
+def _open(ctx: typer.Context, reading: bool = False) -> Store:
+    """The store of `--db`. Commands that only read it need it to exist, and say so when
+    its assets and findings lag behind its sources (an ingest cut off before detection)."""
+    path = ctx.obj["db"]
+    if reading and not Path(path).exists():
+        raise _fail(f"{path}: no store here (ingest something first, or give --db)")
     try:
-        return Store(ctx.obj["db"])
+        store = Store(path)
     except InputError as exc:
         raise _fail(exc.line()) from None
+    if reading and store.is_stale():
+        say(f"warning: {path}: sources were added since the last detection; "
+            "run `vendorwatch detect`")
+    return store
 
 
 def _check_severity(value: str | None) -> str | None:
@@ -86,10 +95,17 @@ class RateColumn(ProgressColumn):
 
 
 def _refresh(store: Store) -> tuple[int, list[Any]]:
+    """Re-identify assets and re-run the detectors; a broken data file (registry,
+    fingerprints, policy) is a one-line input error."""
     from vendorwatch.detect import run_detectors
     from vendorwatch.identify.assets import identify_assets
 
-    return identify_assets(store), run_detectors(store)
+    try:
+        result = identify_assets(store), run_detectors(store)
+    except InputError as exc:
+        raise _fail(exc.line()) from None
+    store.mark_refreshed()
+    return result
 
 
 @app.command()
@@ -145,7 +161,7 @@ def ingest(
                 say(f"ingested {path} ({result.kind}): {result.records:,} records, "
                     f"{result.flow_rows:,} flows, {result.evidence_rows:,} evidence rows "
                     f"in {seconds:.1f} s")
-        if changed:
+        if changed or store.is_stale():
             assets, findings = _refresh(store)
             say(f"{assets} assets, {len(findings)} findings")
         current = list_findings(store)
@@ -187,7 +203,7 @@ def assets(
     site: Annotated[str | None, typer.Option(help="Only this site.")] = None,
 ) -> None:
     """The device inventory: maker, brand, model, class, confidence, risk."""
-    with _open(ctx) as store:
+    with _open(ctx, reading=True) as store:
         rows = list_assets(store, site)
     if fmt is Format.table:
         for row in rows:
@@ -209,7 +225,7 @@ def findings(
     = None,
 ) -> None:
     """Findings with their severity, asset and summary (evidence in json/csv)."""
-    with _open(ctx) as store:
+    with _open(ctx, reading=True) as store:
         rows = list_findings(store, site, severity)
     emit(rows, fmt, ["id", "severity", "kind", "asset_ip", "summary", "state"], "Findings", out)
     _exit_on(rows, fail_on)
@@ -220,11 +236,11 @@ def evidence(
     ctx: typer.Context,
     ip: Annotated[str | None, typer.Option(help="Only facts about this host.")] = None,
     signal: Annotated[str | None, typer.Option(help="Only this signal, e.g. tls.sni.")] = None,
-    limit: Annotated[int | None, typer.Option(help="At most this many rows.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many rows.")] = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Raw identity evidence: {ts, ip, peer_ip, signal, value, source}."""
-    with _open(ctx) as store:
+    with _open(ctx, reading=True) as store:
         rows = list_evidence(store, ip, signal, limit)
     if fmt is Format.table:
         for row in rows:
@@ -241,7 +257,7 @@ def report(
     """A self-contained HTML report: makers and risk chart, high-risk inventory, findings."""
     from vendorwatch.report.html import write_report
 
-    with _open(ctx) as store:
+    with _open(ctx, reading=True) as store:
         try:
             write_report(store, out_path, site=site)
         except OSError as exc:
@@ -260,12 +276,15 @@ def demo(
     from vendorwatch.ingest import ingest_path
     from vendorwatch.report.html import write_report
 
-    directory.mkdir(parents=True, exist_ok=True)
     capture = directory / "terminal-west.pcap"
     db = directory / "demo.duckdb"
-    for stale in (db, db.with_name(db.name + ".wal")):
-        stale.unlink(missing_ok=True)
-    write_terminal_capture(capture)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in (db, db.with_name(db.name + ".wal")):
+            stale.unlink(missing_ok=True)
+        write_terminal_capture(capture)
+    except OSError as exc:
+        raise _fail(f"{directory}: cannot write the demo: {exc.strerror}") from None
     with Store(db) as store:
         result = ingest_path(store, capture, site="Terminal West")
         if result.error is not None:

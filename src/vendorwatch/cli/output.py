@@ -18,8 +18,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from vendorwatch.safe_text import inert, spreadsheet_safe
+
 _ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 # Columns that may wrap; the others (addresses, ids, short labels) stay on one line.
@@ -52,8 +53,13 @@ def visible(value: Any) -> str:
         return value[:19].replace("T", " ")
     if isinstance(value, list | dict):
         value = json.dumps(value, ensure_ascii=False, default=str)
-    text = str(value).replace("\n", "⏎").replace("\t", " ")
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return inert(str(value), keep_newlines=False)
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, list | dict):
+        value = json.dumps(value, ensure_ascii=False, default=str)
+    return spreadsheet_safe(value) if isinstance(value, str) else value
 
 
 def emit(
@@ -74,11 +80,7 @@ def emit(
         writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({
-                k: json.dumps(v, ensure_ascii=False, default=str)
-                if isinstance(v, list | dict) else v
-                for k, v in row.items()
-            })
+            writer.writerow({k: _csv_cell(v) for k, v in row.items()})
         sys.stdout.write(buffer.getvalue())
         return
     table = Table(title=f"{title} ({len(rows)})", show_lines=False, expand=False)

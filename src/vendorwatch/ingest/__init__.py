@@ -97,4 +97,8 @@ def ingest_path(
     except InputError as exc:
         result.status = "failed"
         result.error = exc
+    except Exception as exc:  # a reader's bug on odd input: this input fails, the rest go on
+        result.status = "failed"
+        detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        result.error = InputError(path, f"could not be read ({type(exc).__name__}: {detail})")
     return result

@@ -15,6 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from vendorwatch import __version__
 from vendorwatch.detect.interface import SEVERITIES
 from vendorwatch.report.chart import makers_by_risk
+from vendorwatch.safe_text import inert
 from vendorwatch.store import Store
 from vendorwatch.store.views import list_assets, list_findings
 
@@ -29,7 +30,13 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["safe_url"] = _safe_url
+    env.finalize = _finalize
     return env
+
+
+def _finalize(value: Any) -> Any:
+    """Every value printed by the template, made inert before autoescaping."""
+    return inert(value) if isinstance(value, str) else value
 
 
 def _safe_url(url: Any) -> str | None:

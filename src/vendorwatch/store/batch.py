@@ -38,8 +38,10 @@ FLOW_COLUMNS = FlowRecord._fields
 
 
 def _ts_sql(column: str) -> str:
-    # Epoch seconds (DOUBLE) to TIMESTAMP without any time-zone conversion.
-    return f"make_timestamp(CAST(round({column} * 1000000) AS BIGINT))"
+    # Epoch seconds (DOUBLE) to TIMESTAMP without any time-zone conversion; a time no
+    # calendar can hold (hostile or corrupt input) is stored as unknown.
+    return (f"CASE WHEN {column} >= 0 AND {column} < 32503680000 "
+            f"THEN make_timestamp(CAST(round({column} * 1000000) AS BIGINT)) END")
 
 
 class IngestBatch:

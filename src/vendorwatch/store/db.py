@@ -149,6 +149,21 @@ class Store:
             self.con.execute("ROLLBACK")
             raise
 
+    def mark_refreshed(self) -> None:
+        """Record that assets and findings now reflect every stored source."""
+        self.con.execute(
+            "INSERT INTO refreshes SELECT ?, count(*) FROM sources", [_now()]
+        )
+
+    def is_stale(self) -> bool:
+        """True when sources were added (or a refresh was cut off) since the last refresh."""
+        row = self.con.execute(
+            """SELECT (SELECT count(*) FROM sources),
+                      (SELECT sources FROM refreshes ORDER BY refreshed_at DESC LIMIT 1)"""
+        ).fetchone()
+        assert row is not None
+        return bool(row[0]) and row[0] != row[1]
+
     def query(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         """Rows of a query as dicts (column name → value)."""
         cur = self.con.execute(sql, params or [])

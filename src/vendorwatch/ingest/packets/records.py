@@ -17,6 +17,9 @@ from vendorwatch.errors import InputError
 
 MAX_RECORD = 262_144  # Wireshark's WTAP_MAX_PACKET_SIZE_STANDARD
 MAX_BLOCK = 16 * 1024 * 1024
+# Smallest total length of the pcapng blocks read here (header, fixed fields, trailer).
+MIN_BLOCK = {1: 20, 2: 32, 3: 16, 6: 32}
+LATEST_TS = 32_503_680_000.0  # year 3000: later timestamps are corrupt, not future
 
 PCAP_MAGICS = {
     b"\xd4\xc3\xb2\xa1": ("<", 1_000_000),
@@ -133,6 +136,8 @@ class RecordReader:
             if trailer != blen:
                 raise self._corrupt(off, f"block length {blen} does not match trailer {trailer}")
             body = off + 8
+            if blen < MIN_BLOCK.get(btype, 12):
+                raise self._corrupt(off, f"block length {blen} is too short for its type {btype}")
             if btype == 1:  # Interface Description Block
                 linktype = struct.unpack_from(endian + "H", mm, body)[0]
                 interfaces.append((linktype, _if_tsresol(mm, body + 8, end - 4, endian)))
@@ -149,8 +154,11 @@ class RecordReader:
                 if ifid >= len(interfaces):
                     raise self._corrupt(off, f"packet names unknown interface {ifid}")
                 linktype, unit = interfaces[ifid]
+                ts = ((hi << 32) | lo) * unit
+                if ts >= LATEST_TS:
+                    raise self._corrupt(off, f"timestamp {ts:.0f} is out of range")
                 self.records += 1
-                yield ((hi << 32) | lo) * unit, linktype, mm[data : data + incl]
+                yield ts, linktype, mm[data : data + incl]
             elif btype == 3:  # Simple Packet Block
                 if not interfaces:
                     raise self._corrupt(off, "simple packet before any interface")
