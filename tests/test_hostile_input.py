@@ -9,8 +9,8 @@ import struct
 from pathlib import Path
 
 import dpkt
-from conftest import run_cli, write_pcap
 
+from conftest import run_cli, write_pcap
 from vendorwatch.detect import run_detectors
 from vendorwatch.identify.assets import identify_assets
 from vendorwatch.ingest import ingest_path
