@@ -129,3 +129,25 @@ def test_reading_commands_need_an_existing_store(tmp_path: Path) -> None:
     assert "no store here" in done.stderr
     assert not (tmp_path / "typo.duckdb").exists()
     assert run_cli("evidence", "--limit", "-1", db=tmp_path / "typo.duckdb").returncode == 2
+
+
+CONN_LOG = """#separator \\x09
+#set_separator\t,
+#empty_field\t(empty)
+#unset_field\t-
+#path\tconn
+#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes
+#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tcount\tcount
+1700000000.000000\tC1\t10.0.0.5\t40000\t8.8.8.8\t53\tudp\tdns\t0.1\t1\t60\t1\t90
+"""
+
+
+def test_a_file_beside_the_logs_does_not_make_them_new(tmp_path: Path) -> None:
+    logs = tmp_path / "zeek"
+    logs.mkdir()
+    (logs / "conn.log").write_text(CONN_LOG)
+    with Store(tmp_path / "db.duckdb") as store:
+        assert ingest_path(store, logs).status == "ingested"
+        (logs / "NOTES.txt").write_text("collected on the quay switch\n")
+        assert ingest_path(store, logs).status == "unchanged"
+        assert store.counts()["flows"] == 1

@@ -19,9 +19,12 @@ class HighRiskVendorDevice(Detector):
         )
         for asset in assets:
             support = ctx.store.con.execute(
-                """SELECT source, signal, value, claim FROM asset_evidence
-                   WHERE site = ? AND ip = ? AND claim LIKE 'manufacturer=%'
-                   ORDER BY weight DESC, signal, value""",
+                """SELECT a.source, a.signal, a.value, a.claim,
+                          (SELECT min(e.ts) FROM evidence e WHERE e.ip = a.ip
+                             AND e.signal = a.signal AND e.value = a.value) AS ts
+                   FROM asset_evidence a
+                   WHERE a.site = ? AND a.ip = ? AND a.claim LIKE 'manufacturer=%'
+                   ORDER BY a.weight DESC, a.signal, a.value""",
                 [asset["site"], asset["ip"]],
             ).fetchall()
             listings = json.loads(asset["listings"])
@@ -43,12 +46,12 @@ class HighRiskVendorDevice(Detector):
                 summary=f"{label} {what} at {asset['ip']}: {asset['risk']}-risk maker"
                 + (f"; listed: {named}" if named else ""),
                 evidence=[
-                    evidence_row(None, asset["ip"], None, signal, value, source)
-                    for source, signal, value, _claim in support
+                    evidence_row(ts, asset["ip"], None, signal, value, source)
+                    for source, signal, value, _claim, ts in support
                 ],
                 first_seen=asset["first_seen"],
                 last_seen=asset["last_seen"],
                 details={"risk": asset["risk"], "listings": listings,
                          "confidence": asset["confidence"],
-                         "reasons": sorted({claim for *_, claim in support})},
+                         "reasons": sorted({row[3] for row in support})},
             )

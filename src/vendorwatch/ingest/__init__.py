@@ -37,12 +37,14 @@ def detect_reader(path: Path) -> SourceReader:
     raise InputError(path, f"not a known kind of input (expected one of: {kinds})")
 
 
-def content_sha256(path: Path) -> str:
-    """sha256 of a file's bytes; for a directory, of its files' relative names and hashes."""
+def content_sha256(path: Path, files: list[Path] | None = None) -> str:
+    """sha256 of a file's bytes; for a directory, of the relative names and hashes of the
+    files its reader reads (a README dropped beside Zeek logs changes nothing)."""
     if path.is_file():
         return _file_sha256(path)
     digest = hashlib.sha256()
-    for child in sorted(p for p in path.rglob("*") if p.is_file()):
+    chosen = files if files is not None else [p for p in path.rglob("*") if p.is_file()]
+    for child in sorted(chosen):
         digest.update(str(child.relative_to(path)).encode())
         digest.update(b"\0")
         digest.update(_file_sha256(child).encode())
@@ -81,7 +83,7 @@ def ingest_path(
     try:
         reader = detect_reader(path)
         result.kind = reader.kind
-        sha = content_sha256(path)
+        sha = content_sha256(path, reader.files(path))
         if store.source_by_sha256(sha) is not None:
             result.status = "unchanged"
             return result

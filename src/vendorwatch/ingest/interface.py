@@ -39,4 +39,9 @@ class SourceReader(ABC):
 
     def size(self, path: Path) -> int:
         """Bytes the reader will consume, for the progress bar."""
-        return path.stat().st_size
+        return sum(f.stat().st_size for f in self.files(path))
+
+    def files(self, path: Path) -> list[Path]:
+        """The files this input consists of (what its content fingerprint covers): the file
+        itself; readers of directories return only the files they read."""
+        return [path]

@@ -792,6 +792,9 @@ class ZeekReader(SourceReader):
     def size(self, path: Path) -> int:
         return sum(log.size for log in zeek_logs(path))
 
+    def files(self, path: Path) -> list[Path]:
+        return [log.path for log in zeek_logs(path)]
+
     def read(self, path: Path, batch: IngestBatch, progress: Progress) -> list[InputWarning]:
         logs = zeek_logs(path)
         if not logs:

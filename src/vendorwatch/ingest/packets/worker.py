@@ -6,6 +6,9 @@ offset, truncation or None) or ("error", reason, where)."""
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from multiprocessing.connection import Connection
 from multiprocessing.sharedctypes import SynchronizedArray
 from pathlib import Path
@@ -53,8 +56,18 @@ def scan_capture(path: Path, emit_rows: Any, position: Any = None) -> tuple[Reco
     return records, scanner.undecodable
 
 
+def _exit_with_parent() -> None:
+    """A parent killed with SIGKILL cannot stop its children: this one notices and ends."""
+    parent = os.getppid()
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
 def run(path: str, conn: Connection, position: SynchronizedArray[int]) -> None:
     """Process entry point."""
+    threading.Thread(target=_exit_with_parent, daemon=True).start()
     try:
         records, _undecodable = scan_capture(
             Path(path), lambda rows: conn.send(("rows", rows)), position
