@@ -30,6 +30,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["safe_url"] = _safe_url
+    env.filters["when"] = _when
     env.finalize = _finalize
     return env
 
@@ -37,6 +38,11 @@ def _environment() -> Environment:
 def _finalize(value: Any) -> Any:
     """Every value printed by the template, made inert before autoescaping."""
     return inert(value) if isinstance(value, str) else value
+
+
+def _when(iso: Any) -> str:
+    """'2026-03-02T06:00:14.149589Z' → '2026-03-02 06:00:14' (UTC); '—' when unknown."""
+    return iso[:19].replace("T", " ") if isinstance(iso, str) and len(iso) >= 19 else "—"
 
 
 def _safe_url(url: Any) -> str | None:
