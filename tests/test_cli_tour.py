@@ -99,3 +99,6 @@ def test_report_is_written_where_asked(demo: Path, tmp_path: Path) -> None:
     assert done.returncode == 0
     html = out.read_text()
     assert "Nuctech" in html and "fcc-covered-list" in html and "<svg" in html
+    owners = html[html.index("Who owns the makers present"):html.index("<h2>Findings")]
+    assert "China National Nuclear Corporation" in owners and "state-owned" in owners
+    assert "CETHIK Group" in owners

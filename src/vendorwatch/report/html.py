@@ -61,6 +61,7 @@ def report_context(store: Store, site: str | None = None) -> dict[str, Any]:
     by_severity = {s: sum(1 for f in findings if f["severity"] == s) for s in SEVERITIES}
     high_risk = [a for a in assets if a["risk"] in HIGH_RISK]
     sites = sorted({a["site"] for a in assets} | {s["site"] for s in sources})
+    makers = ownership_of_makers(assets)
     return {
         "version": __version__,
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -73,7 +74,38 @@ def report_context(store: Store, site: str | None = None) -> dict[str, Any]:
         "sources": sources,
         "chart": makers_by_risk(assets),
         "makers_high_risk": sorted({a["manufacturer"] for a in high_risk if a["manufacturer"]}),
+        "makers": makers,
     }
+
+
+def ownership_of_makers(assets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """For every registered maker with devices here: who owns it, up to the ultimate
+    owners, with state flags and sources, and how its risk level was reached."""
+    from vendorwatch.intel import load_registry
+
+    registry = load_registry()
+    counts: dict[str, int] = {}
+    for asset in assets:
+        maker = registry.match_organisation(asset["manufacturer"]) \
+            if asset["manufacturer"] else None
+        if maker is not None:
+            counts[maker.id] = counts.get(maker.id, 0) + 1
+    out = []
+    for maker_id, devices in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        maker = registry.maker(maker_id)
+        assert maker is not None
+        assessment = registry.assess(maker_id)
+        out.append({
+            "name": maker.name, "country": maker.country, "devices": devices,
+            "risk": assessment.level, "why": assessment.why,
+            "owners": [
+                {"name": link.owner.name, "depth": link.depth, "share": link.share,
+                 "controlling": link.controlling, "state": bool(link.owner.state_owned),
+                 "verified": link.verified, "source_url": link.source_url}
+                for link in registry.owner_chain(maker_id)
+            ],
+        })
+    return out
 
 
 def render_report(store: Store, site: str | None = None) -> str:
