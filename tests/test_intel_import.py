@@ -394,3 +394,19 @@ def test_cli_bad_rows_exit_2_with_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
     assert json.loads(intel_cli(db, "status", "--format", "json").stdout)["imports"] == []
     assert intel_cli(db, "status", "--format", "csv").returncode == 2
+
+
+def test_screening_merges_lists_imported_into_the_store(tmp_path: Path) -> None:
+    """`screen` adds what `intel import` loaded to the registry's own listings."""
+    import json as _json
+
+    from conftest import run_cli
+
+    db = tmp_path / "db.duckdb"
+    csl = Path(__file__).parent / "fixtures" / "intel" / "consolidated_screening_list.csv"
+    assert run_cli("intel", "import", str(csl), db=db).returncode == 0
+    done = run_cli("screen", "Nuctech", "--format", "json", db=db)
+    (result,) = _json.loads(done.stdout)
+    imported = [x for x in result["listings"] if x["origin"] == "imported"]
+    assert imported and imported[0]["dataset"] == "us_trade_csl"
+    assert imported[0]["matched_name"] == "Nuctech Company Limited"

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console, Group
@@ -41,6 +44,7 @@ def register(app: typer.Typer) -> None:
 
 
 def screen_command(
+    ctx: typer.Context,
     names: Annotated[list[str], typer.Argument(help="Supplier, maker or brand names as "
                                                     "you know them.")],
     policy: Annotated[str, typer.Option(help="general, port-critical, rail or a policy "
@@ -61,7 +65,8 @@ def screen_command(
     except (PolicyError, RegistryError) as exc:
         Console(stderr=True).print(Text(visible(f"error: {exc.line()}")), soft_wrap=True)
         raise typer.Exit(2) from None
-    results = [screen(name, registry, active) for name in names]
+    with _imported_lists(ctx) as extra:
+        results = [screen(name, registry, active, extra) for name in names]
     if fmt is ScreenFormat.json:
         sys.stdout.write(json.dumps([r.to_dict() for r in results], indent=2,
                                     ensure_ascii=False, default=str) + "\n")
@@ -73,6 +78,20 @@ def screen_command(
         verdict_rank(r.verdict) >= verdict_rank(fail_on) for r in results
     ):
         raise typer.Exit(1)
+
+
+@contextmanager
+def _imported_lists(ctx: typer.Context) -> Iterator[Any]:
+    """Listings from lists imported into the store (`intel import`), when there is one."""
+    db = (ctx.obj or {}).get("db")
+    if db is None or not Path(db).exists():
+        yield None
+        return
+    from vendorwatch.intel.imported import ImportedLists
+    from vendorwatch.store import Store
+
+    with Store(db) as store:
+        yield ImportedLists(store).listings_for
 
 
 def _panel(result: ScreeningResult) -> Panel:
