@@ -146,7 +146,12 @@ def ingest(
                 progress.update(task, advance=nbytes, records=seen[0])
 
             started = time.monotonic()
-            result = ingest_path(store, path, site=site, progress=advance)
+            try:
+                result = ingest_path(store, path, site=site, progress=advance)
+            except KeyboardInterrupt:
+                progress.stop()
+                say(f"interrupted: {path} was rolled back; inputs ingested before it are kept")
+                raise typer.Exit(130) from None
             progress.remove_task(task)
             for warning in result.warnings:
                 say(f"warning: {warning.line()}")

@@ -6,7 +6,11 @@ from __future__ import annotations
 import gc
 import ipaddress
 import multiprocessing
+import signal
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,7 @@ from vendorwatch.ingest.packets.records import capture_format
 from vendorwatch.ingest.packets.worker import Row, scan_capture
 from vendorwatch.store.batch import FlowRecord, IngestBatch
 
+FORK_WAIT_SECONDS = 2.0  # how long to keep SIGINT ignored while NFStream starts its meter
 # Below this size a second process costs more (its start-up) than it saves.
 PARALLEL_SCAN_BYTES = 32 * 1024 * 1024
 PROTOCOL_NAMES = {6: "tcp", 17: "udp", 132: "sctp"}
@@ -46,7 +51,8 @@ class CaptureReader(SourceReader):
         gc.collect()
         gc.freeze()
         try:
-            meter.start()
+            with _children_ignore_interrupts():
+                meter.start()
             return self._read_beside_meter(path, batch, progress, meter, flows, failure)
         finally:
             gc.unfreeze()
@@ -63,8 +69,8 @@ class CaptureReader(SourceReader):
         source = str(path)
 
         def add_rows(rows: list[Row]) -> None:
-            for ts, ip, peer, signal, value in rows:
-                batch.evidence(ts, ip, peer, signal, value, source)
+            for ts, ip, peer, name, value in rows:
+                batch.evidence(ts, ip, peer, name, value, source)
 
         if path.stat().st_size >= PARALLEL_SCAN_BYTES:
             records, offset, cut = _scan_in_worker(path, add_rows, progress)
@@ -86,6 +92,27 @@ class CaptureReader(SourceReader):
             return []
         return [InputWarning(path, f"truncated capture: ingested {cut[1]} complete records",
                              f"byte {cut[0]}")]
+
+
+@contextmanager
+def _children_ignore_interrupts() -> Iterator[None]:
+    """Ctrl-C is the parent's to handle (it rolls the source back and says so in one line):
+    NFStream's meter, forked while SIGINT is ignored, keeps ignoring it instead of dying
+    with a traceback of its own. The parent's handler is back once the child exists."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {p.pid for p in multiprocessing.active_children()}
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+        deadline = time.monotonic() + FORK_WAIT_SECONDS
+        while time.monotonic() < deadline and not (
+            {p.pid for p in multiprocessing.active_children()} - before
+        ):
+            time.sleep(0.01)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _scan_in_worker(

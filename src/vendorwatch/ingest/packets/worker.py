@@ -77,6 +77,8 @@ def run(path: str, conn: Connection, position: SynchronizedArray[int]) -> None:
                    (cut.offset, cut.records) if cut else None))
     except InputError as exc:
         conn.send(("error", exc.reason, exc.where))
+    except KeyboardInterrupt:  # the parent reports the interruption
+        os._exit(130)
     except Exception as exc:  # reported to the parent as a one-line failure
         conn.send(("error", f"packet scan failed: {type(exc).__name__}: {exc}", None))
     finally:
