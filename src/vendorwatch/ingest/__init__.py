@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vendorwatch.errors import InputError, InputWarning
+from vendorwatch.errors import InputError, InputWarning, read_head
 from vendorwatch.ingest.capture import CaptureReader
 from vendorwatch.ingest.interface import Progress, SourceReader, no_progress
 from vendorwatch.ingest.zeek import ZeekReader
@@ -21,15 +21,7 @@ def detect_reader(path: Path) -> SourceReader:
     """The reader for `path`, from its content. Raises InputError for unknown or empty input."""
     if not path.exists():
         raise InputError(path, "no such file or directory")
-    head = b""
-    if path.is_file():
-        try:
-            with path.open("rb") as fh:
-                head = fh.read(HEAD_BYTES)
-        except OSError as exc:
-            raise InputError(path, f"cannot read: {exc.strerror}") from None
-        if not head:
-            raise InputError(path, "empty file")
+    head = read_head(path, HEAD_BYTES) if path.is_file() else b""
     for reader in READERS:
         if reader.sniff(path, head):
             return reader

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from vendorwatch.errors import InputError
+from vendorwatch.errors import InputError, read_head
 from vendorwatch.intel.imported import normalise
 from vendorwatch.intel.importers.csl import CslImporter
 from vendorwatch.intel.importers.fcc import FccCsvImporter
@@ -57,13 +57,7 @@ def detect_importer(path: Path) -> ListImporter:
         raise InputError(path, "no such file or directory")
     if not path.is_file():
         raise InputError(path, "not a file")
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(HEAD_BYTES)
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror}") from None
-    if not head.strip():
-        raise InputError(path, "empty file")
+    head = read_head(path, HEAD_BYTES)
     for importer in IMPORTERS:
         if importer.sniff(path, head):
             return importer
