@@ -303,10 +303,11 @@ def demo(
 
 def _register_command_groups() -> None:
     """Command modules beside this one add their commands here, one line each."""
-    from vendorwatch.cli import intel, screen
+    from vendorwatch.cli import intel, screen, tender
 
     screen.register(app)
     intel.register(app)
+    tender.register(app)
 
 
 _register_command_groups()
