@@ -14,10 +14,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment
 
 from vendorwatch.procurement.evaluation import TenderEvaluation
 from vendorwatch.procurement.fsr import eur
+from vendorwatch.report.pages import page_environment, safe_url
 from vendorwatch.safe_text import inert
 
 RECOMMENDATION_TEXT = {
@@ -36,14 +37,6 @@ def md(value: Any) -> str:
     text = inert(str(value), keep_newlines=False)
     text = _ENTITY_START.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", text)
-
-
-def safe_url(url: Any) -> str | None:
-    """Only plain https URLs become links."""
-    if (isinstance(url, str) and url.startswith("https://")
-            and not re.search(r"[\s<>\"'`()\[\]\\]", url)):
-        return url
-    return None
 
 
 def _link(url: Any) -> str:
@@ -195,22 +188,7 @@ def _pct(value: Any) -> str:
 
 
 def _environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("vendorwatch.procurement", "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["safe_url"] = safe_url
-    env.filters["eur"] = _money
-    env.filters["pct"] = _pct
-    env.finalize = _finalize
-    return env
-
-
-def _finalize(value: Any) -> Any:
-    """Every value printed by the template, made inert before autoescaping."""
-    return inert(value) if isinstance(value, str) else value
+    return page_environment("vendorwatch.procurement", {"eur": _money, "pct": _pct})
 
 
 def render_html(evaluation: TenderEvaluation) -> str:

@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment
 
 from vendorwatch import __version__
 from vendorwatch.detect.interface import SEVERITIES
 from vendorwatch.report.chart import makers_by_risk
-from vendorwatch.safe_text import inert
+from vendorwatch.report.pages import page_environment
 from vendorwatch.store import Store
 from vendorwatch.store.views import list_assets, list_findings
 
@@ -23,31 +23,12 @@ HIGH_RISK = ("high", "critical")
 
 
 def _environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("vendorwatch.report", "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["safe_url"] = _safe_url
-    env.filters["when"] = _when
-    env.finalize = _finalize
-    return env
-
-
-def _finalize(value: Any) -> Any:
-    """Every value printed by the template, made inert before autoescaping."""
-    return inert(value) if isinstance(value, str) else value
+    return page_environment("vendorwatch.report", {"when": _when})
 
 
 def _when(iso: Any) -> str:
     """'2026-03-02T06:00:14.149589Z' → '2026-03-02 06:00:14' (UTC); '—' when unknown."""
     return iso[:19].replace("T", " ") if isinstance(iso, str) and len(iso) >= 19 else "—"
-
-
-def _safe_url(url: Any) -> str | None:
-    """Only https links from the registry become links."""
-    return url if isinstance(url, str) and url.startswith("https://") else None
 
 
 def report_context(store: Store, site: str | None = None) -> dict[str, Any]:
