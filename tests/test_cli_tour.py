@@ -102,3 +102,21 @@ def test_report_is_written_where_asked(demo: Path, tmp_path: Path) -> None:
     owners = html[html.index("Who owns the makers present"):html.index("<h2>Findings")]
     assert "China National Nuclear Corporation" in owners and "state-owned" in owners
     assert "CETHIK Group" in owners
+
+
+def test_sector_policy_shapes_the_findings_and_is_kept(demo: Path, tmp_path: Path) -> None:
+    import shutil
+
+    db = tmp_path / "policy.duckdb"
+    shutil.copy(demo / "demo.duckdb", db)
+    assert run_cli("detect", "--policy", "nonsense", db=db).returncode == 2
+    assert run_cli("detect", "--policy", "port-critical", db=db).returncode == 0
+    assert run_cli("detect", db=db).returncode == 0  # the policy is kept in the store
+    findings = json.loads(run_cli("findings", "--format", "json", db=db).stdout)
+    scanner = next(f for f in findings if f["kind"] == "high-risk-vendor-device"
+                   and f["asset_ip"] == "10.30.0.20")
+    assert "port-critical policy: exclude" in scanner["summary"]
+    assert scanner["details"]["policy_verdict"] == "critical"
+    makers = {f["summary"].split()[0] for f in findings if f["kind"] == "high-risk-vendor-device"}
+    assert makers == {"Hikvision", "Dahua", "Nuctech"}  # makers the registry does not know
+    # (Dell, Cisco) are not reported as vendor risks

@@ -94,6 +94,28 @@ class RateColumn(ProgressColumn):
         return Text(f"{records:,} pkts {rate:,.0f} pkt/s", style="progress.data.speed")
 
 
+PolicyOption = Annotated[
+    str | None,
+    typer.Option(help="Sector policy for detection: general, port-critical, rail or a policy "
+                      ".yaml file; kept in the store for later runs."),
+]
+
+
+def _set_policy(store: Store, policy: str | None) -> bool:
+    """Validate and keep the sector policy; True when it changed (findings need a rerun)."""
+    if policy is None or policy == store.setting("policy", ""):
+        return False
+    from vendorwatch.intel import load_registry
+    from vendorwatch.intel.policy import load_policy
+
+    try:
+        load_policy(policy, load_registry())
+    except InputError as exc:
+        raise _fail(exc.line()) from None
+    store.set_setting("policy", policy)
+    return True
+
+
 def _refresh(store: Store) -> tuple[int, list[Any]]:
     """Re-identify assets and re-run the detectors; a broken data file (registry,
     fingerprints, policy) is a one-line input error."""
@@ -118,13 +140,14 @@ def ingest(
     fail_on: Annotated[str | None, typer.Option(callback=_check_severity,
                                                 help="Exit 1 if a finding is at or above.")]
     = None,
+    policy: PolicyOption = None,
 ) -> None:
     """Ingest captures and logs (kind detected from content), then identify and detect."""
     from vendorwatch.ingest import detect_reader, ingest_path
 
     store = _open(ctx)
+    changed = _set_policy(store, policy)
     failed = False
-    changed = False
     current: list[dict[str, Any]] = []
     with store, Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
@@ -181,9 +204,11 @@ def detect(
     fail_on: Annotated[str | None, typer.Option(callback=_check_severity,
                                                 help="Exit 1 if a finding is at or above.")]
     = None,
+    policy: PolicyOption = None,
 ) -> None:
     """Re-identify assets and re-run every detector on what is stored."""
     with _open(ctx) as store:
+        _set_policy(store, policy)
         assets, findings = _refresh(store)
         say(f"{assets} assets, {len(findings)} findings")
         _exit_on(findings_list=list_findings(store), fail_on=fail_on)

@@ -11,7 +11,10 @@ from vendorwatch.detect.internet_exposure import InternetExposure
 from vendorwatch.detect.vendor_cloud import VendorCloud
 from vendorwatch.intel import Registry, load_registry
 from vendorwatch.intel.geo import Geo
+from vendorwatch.intel.policy import load_policy
 from vendorwatch.store import Store
+
+DEFAULT_POLICY = "general"
 
 DETECTORS: list[Detector] = [HighRiskVendorDevice(), InternetExposure(), VendorCloud()]
 
@@ -21,7 +24,9 @@ __all__ = ["DETECTORS", "Finding", "run_detectors", "severity_rank"]
 def run_detectors(store: Store, registry: Registry | None = None) -> list[Finding]:
     """Run every detector and replace the findings table, keeping each finding's triage
     state (ids are stable across runs)."""
-    ctx = DetectContext(store=store, registry=registry or load_registry(), geo=Geo())
+    registry = registry or load_registry()
+    policy = load_policy(store.setting("policy", DEFAULT_POLICY), registry)
+    ctx = DetectContext(store=store, registry=registry, geo=Geo(), policy=policy)
     findings: list[Finding] = []
     for detector in DETECTORS:
         findings.extend(detector.run(ctx))

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from vendorwatch.intel import Registry
 from vendorwatch.intel.geo import Geo
+from vendorwatch.intel.policy import Policy
 from vendorwatch.store import Store
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
@@ -53,6 +54,7 @@ class DetectContext:
     store: Store
     registry: Registry
     geo: Geo
+    policy: Policy
 
 
 class Detector(ABC):

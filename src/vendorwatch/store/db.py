@@ -149,6 +149,16 @@ class Store:
             self.con.execute("ROLLBACK")
             raise
 
+    def setting(self, key: str, default: str) -> str:
+        row = self.con.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+        return str(row[0]) if row else default
+
+    def set_setting(self, key: str, value: str) -> None:
+        self.con.execute("BEGIN TRANSACTION")
+        self.con.execute("DELETE FROM settings WHERE key = ?", [key])
+        self.con.execute("INSERT INTO settings VALUES (?, ?)", [key, value])
+        self.con.execute("COMMIT")
+
     def mark_refreshed(self) -> None:
         """Record that assets and findings now reflect every stored source."""
         self.con.execute(
