@@ -414,12 +414,15 @@ def test_single_files_are_sniffed_by_content(store: Store, tmp_path: Path) -> No
     assert ingest_path(store, named).status == "ingested"
     assert (CLIENT, signals.HTTP_USER_AGENT, UA) in facts(store)
 
-    # A log type without identity signals is read, with a warning that nothing came of it.
+    # A log type without identity signals is refused in one line and not stored: stored,
+    # its bytes would block the same content later given under a name that is read.
     weird = write_tsv(tmp_path / "weird.log", "weird",
                       (["ts", "name"], ["time", "string"], [[T0, "bad_TCP_checksum"]]))
+    before = store.counts()
     result = ingest_path(store, weird)
-    assert result.status == "ingested"
-    assert [w.line() for w in result.warnings] == [f"{weird}: nothing read from a Zeek weird log"]
+    assert result.status == "failed" and result.error is not None
+    assert result.error.line().startswith(f"{weird}: a Zeek weird log: nothing here is read")
+    assert store.counts() == before
 
     for name, content in (("notes.log", "#just a comment\n"), ("other.json", '{"a": 1}\n')):
         path = tmp_path / name

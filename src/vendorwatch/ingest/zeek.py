@@ -793,7 +793,9 @@ class ZeekReader(SourceReader):
         return sum(log.size for log in zeek_logs(path))
 
     def files(self, path: Path) -> list[Path]:
-        return [log.path for log in zeek_logs(path)]
+        """The logs this reader maps (what the source's fingerprint covers)."""
+        return [log.path for log in zeek_logs(path)
+                if log.log_type in HANDLERS or log.row_paths]
 
     def read(self, path: Path, batch: IngestBatch, progress: Progress) -> list[InputWarning]:
         logs = zeek_logs(path)
@@ -806,9 +808,10 @@ class ZeekReader(SourceReader):
         warnings: list[InputWarning] = []
         for log in logs:
             if log.log_type not in HANDLERS and not log.row_paths:
-                if not path.is_dir():
-                    warnings.append(InputWarning(
-                        log.path, f"nothing read from a Zeek {log.log_type} log"))
+                if not path.is_dir():  # stored, it would block the same bytes named well
+                    known = ", ".join(sorted(HANDLERS))
+                    raise InputError(log.path, f"a Zeek {log.log_type or 'unnamed'} log: "
+                                     f"nothing here is read (known logs: {known})")
                 meter.end_file(log.size)
                 continue
             mapper.source = str(log.path)
