@@ -82,7 +82,6 @@ def test_ftm_opensanctions_fixture(store: Store) -> None:
         {"name": "Hangzhou Hikvision Digital Technology Company", "kind": "name"},
         {"name": "Hikvision", "kind": "alias"},
         {"name": "杭州海康威视数字技术股份有限公司", "kind": "alias"},
-        {"name": "HIK", "kind": "weakAlias"},
     ]
     assert hik["list"] == "fcc-covered-list"  # OpenSanctions dataset → registry list id
     assert hik["since"] == "2021-03-12"  # Sanction startDate
@@ -410,3 +409,12 @@ def test_screening_merges_lists_imported_into_the_store(tmp_path: Path) -> None:
     imported = [x for x in result["listings"] if x["origin"] == "imported"]
     assert imported and imported[0]["dataset"] == "us_trade_csl"
     assert imported[0]["matched_name"] == "Nuctech Company Limited"
+
+
+def test_weak_aliases_never_match_alone(tmp_path: Path) -> None:
+    """FtM's weakAlias "HIK" must not make "HIK GmbH" a listed company."""
+    with Store(tmp_path / "db.duckdb") as store:
+        import_file(store, FIXTURES / "us_fcc_covered_list.ftm.json")
+        lists = ImportedLists(store)
+        assert lists.listings_for(["HIK GmbH"]) == []
+        assert lists.listings_for(["HIKVISION"])

@@ -327,3 +327,31 @@ def test_cli_table_shows_chain_listings_and_reasons(cli: typer.Typer) -> None:
     for text in ("EZVIZ", "critical", "CETHIK Group", "list-affiliate-clause",
                  "us-telecom-ban", "policy port-critical"):
         assert text in result.output
+
+
+def test_a_name_only_contained_is_a_lead_not_a_verdict(reg: Registry, general: Policy) -> None:
+    """'Hikvision Dental Supplies' contains a listed maker's name but may be anyone: the
+    verdict is capped at medium until a person confirms, and the reason says what it
+    would be."""
+    result = screen("Hikvision Dental Supplies", reg, general)
+    assert result.match["method"] == "contains" and result.verdict == "medium"
+    first = result.reasons[0]
+    assert first["rule"] == "unconfirmed-match" and "verdict is critical" in first["why"]
+
+
+def test_two_makers_in_one_name_match_neither(reg: Registry, general: Policy) -> None:
+    result = screen("Konecranes Hikvision", reg, general)
+    assert result.company is None
+
+
+def test_unverified_relabel_claims_do_not_raise_the_verdict(reg: Registry,
+                                                             general: Policy) -> None:
+    result = screen("Honeywell", reg, general)
+    assert result.verdict == "low"
+    assert all(r["rule"] != "relabelled-product" for r in result.reasons)
+
+
+def test_a_near_miss_is_shown_beside_a_no_match(reg: Registry, general: Policy) -> None:
+    result = screen("Huawai", reg, general)
+    assert result.company is None
+    assert result.reasons[0]["rule"] == "close-miss" and "Huawei" in result.reasons[0]["why"]

@@ -61,7 +61,8 @@ def bid(name: str = "Bidder A", **fields: Any) -> dict[str, Any]:
 # --- FSR thresholds ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "outcome"), [(249_990_000, "declaration"),
+# Below the value thresholds neither a notification nor a declaration is due (Art. 28-29).
+@pytest.mark.parametrize(("value", "outcome"), [(249_990_000, "not required"),
                                                 (250_000_000, "notification")])
 def test_fsr_contract_value_edge(value: float, outcome: str) -> None:
     t = tender(value, bidders=[bid(foreign_financial_contributions_eur={"CN": 5e6})])
@@ -97,7 +98,7 @@ def test_fsr_counts_main_subcontractors_per_country_and_ignores_eu_states() -> N
     assert result.citation["url"].startswith("https://eur-lex.europa.eu/")
 
 
-@pytest.mark.parametrize(("lot_value", "outcome"), [(124_990_000, "declaration"),
+@pytest.mark.parametrize(("lot_value", "outcome"), [(124_990_000, "not required"),
                                                     (125_000_000, "notification")])
 def test_fsr_lot_threshold(lot_value: float, outcome: str) -> None:
     lots = [{"id": 1, "title": "A", "estimated_value_eur": lot_value},
@@ -115,7 +116,7 @@ def test_fsr_lots_need_the_contract_threshold_too() -> None:
             {"id": "2", "title": "B", "estimated_value_eur": 110e6}]
     t = tender(240e6, lots=lots, bidders=[
         bid(lot_prices_eur={"1": 1.0}, foreign_financial_contributions_eur={"CN": 10e6})])
-    assert fsr_test(t, t.bidders[0]).outcome == "declaration"
+    assert fsr_test(t, t.bidders[0]).outcome == "not required"
 
 
 def test_fsr_undeclared_contributions_ask_and_old_procedures_not_applicable() -> None:

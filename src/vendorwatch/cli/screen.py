@@ -59,6 +59,10 @@ def screen_command(
     """Screen suppliers: the matched company, brands, owners up to the state, listings
     (direct or inherited, with dates and sources) and a verdict with the policy's
     reasons."""
+    if any(not name.strip() for name in names):
+        Console(stderr=True).print(Text("error: an empty name cannot be screened"),
+                                   soft_wrap=True)
+        raise typer.Exit(2)
     try:
         registry = load_registry()
         active = load_policy(policy, registry)

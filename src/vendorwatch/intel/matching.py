@@ -198,14 +198,14 @@ class NameIndex:
                 if contains(norm, needle) and not self._vetoed(entry, norm)]
         if not hits:
             return Explanation(query, norm, None, None, 0.0)
-        longest = len(hits[0][0])
-        winners = {(e.kind, e.target) for needle, e in hits if len(needle) == longest}
-        if len(winners) > 1:
+        # Two different parties named in one query ("Konecranes Hikvision") is no answer:
+        # choosing either would hide the other.
+        if len({(e.kind, e.target) for _needle, e in hits}) > 1:
             return Explanation(query, norm, None, None, 0.0)
         needle, entry = hits[0]
         # how much of the query the distinctive name covers, as the score
         score = 100.0 * len(compact(needle)) / max(len(compact(norm)), 1)
-        return Explanation(query, norm, entry, "contains", max(score, 50.0))
+        return Explanation(query, norm, entry, "contains", round(score, 1))
 
     def resolve(self, text: str | None, threshold: float = DEFAULT_FUZZY_THRESHOLD) -> Explanation:
         """:meth:`lookup`, then the best fuzzy score if it reaches `threshold`."""

@@ -50,8 +50,9 @@ class ScreeningResult:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        return {key: list(value) if isinstance(value, tuple) else value
-                for key, value in data.items()}
+        return {
+            key: list(value) if isinstance(value, tuple) else value for key, value in data.items()
+        }
 
 
 def screen(
@@ -76,12 +77,53 @@ def screen(
         state_controlled=state_controlled,
         state_linked=state_linked,
         country=party.country if party else None,
-        relabel=brand is not None and brand.relation == "relabel",
+        relabel=brand is not None and brand.relation == "relabel" and brand.verified,
         unmatched=found.entry is None and not listings,
     )
     held = [rule for rule in policy.rules if facts.satisfy(rule.when)]
     held.sort(key=lambda rule: -verdict_rank(rule.verdict))
     verdict = held[0].verdict if held else policy.default_verdict
+    reasons: list[dict[str, Any]] = [
+        {
+            "rule": r.id,
+            "verdict": r.verdict,
+            "action": r.action,
+            "why": r.why,
+            "source_url": r.source_url,
+        }
+        for r in held
+    ]
+    if (
+        found.entry is not None
+        and found.method in UNCONFIRMED_METHODS
+        and verdict_rank(verdict) > verdict_rank(UNCONFIRMED_CAP)
+    ):
+        reasons.insert(
+            0,
+            {
+                "rule": "unconfirmed-match",
+                "verdict": UNCONFIRMED_CAP,
+                "action": "flag",
+                "why": f"Matched {found.entry.name} only {found.method} (score "
+                f"{found.score:.0f}): confirm it is the same company. If it is, the "
+                f"verdict is {verdict}.",
+                "source_url": None,
+            },
+        )
+        verdict = UNCONFIRMED_CAP
+    elif found.entry is None and found.best is not None and found.score >= CLOSE_MISS:
+        reasons.insert(
+            0,
+            {
+                "rule": "close-miss",
+                "verdict": verdict,
+                "action": "flag",
+                "why": f"No registered name matched; nearest {found.best.name} scored "
+                f"{found.score:.0f} (threshold {found.threshold or 0:.0f}): check the "
+                "spelling before relying on this verdict.",
+                "source_url": None,
+            },
+        )
     return ScreeningResult(
         query=name,
         policy=policy.name,
@@ -91,20 +133,23 @@ def screen(
         relations=tuple(_relations(registry, party, brand)),
         ownership=tuple(_ownership(registry, party)),
         ultimate_owners=tuple(
-            _party_summary(registry.party(p)) for p in
-            (registry.ownership.ultimate_owners(party.id) if party else ())
+            _party_summary(registry.party(p))
+            for p in (registry.ownership.ultimate_owners(party.id) if party else ())
         ),
         state_controlled=state_controlled,
         state_linked=state_linked,
         listings=tuple(listings),
         checked_lists=tuple(_checks(registry, party)),
         verdict=verdict,
-        reasons=tuple(
-            {"rule": r.id, "verdict": r.verdict, "action": r.action, "why": r.why,
-             "source_url": r.source_url}
-            for r in held
-        ),
+        reasons=tuple(reasons),
     )
+
+
+# A name found only inside a longer name, or only fuzzily, is a lead, not an identity: its
+# verdict is capped until a person confirms it (the cap and the reason say so).
+UNCONFIRMED_METHODS = ("contains", "fuzzy")
+UNCONFIRMED_CAP: RiskLevel = "medium"
+CLOSE_MISS = 75.0  # a nearest name scoring this much is shown beside a no-match verdict
 
 
 @dataclass(frozen=True)
@@ -117,22 +162,23 @@ class _Facts:
     unmatched: bool
 
     def satisfy(self, when: PolicyCondition) -> bool:
-        return all((
-            when.listed_on is None or self._listed(when.listed_on, when.applies),
-            when.imported is None
-            or any(x["origin"] == "imported" for x in self.listings) == when.imported,
-            when.state_controlled is None or self.state_controlled == when.state_controlled,
-            when.state_linked is None or self.state_linked == when.state_linked,
-            when.country is None or self.country in when.country,
-            when.relabel is None or self.relabel == when.relabel,
-            when.unmatched is None or self.unmatched == when.unmatched,
-        ))
+        return all(
+            (
+                when.listed_on is None or self._listed(when.listed_on, when.applies),
+                when.imported is None
+                or any(x["origin"] == "imported" for x in self.listings) == when.imported,
+                when.state_controlled is None or self.state_controlled == when.state_controlled,
+                when.state_linked is None or self.state_linked == when.state_linked,
+                when.country is None or self.country in when.country,
+                when.relabel is None or self.relabel == when.relabel,
+                when.unmatched is None or self.unmatched == when.unmatched,
+            )
+        )
 
     def _listed(self, lists: Iterable[str], applies: str) -> bool:
         wanted = set(lists)
         return any(
-            (ANY_LIST in wanted or x["list"] in wanted)
-            and applies in ("any", x["applies"])
+            (ANY_LIST in wanted or x["list"] in wanted) and applies in ("any", x["applies"])
             for x in self.listings
         )
 
@@ -142,8 +188,10 @@ def _registry_listings(
 ) -> list[dict[str, Any]]:
     if party is None:
         return []
-    return [_listing(registry, path)
-            for path in registry.ownership.listings(party.id, policy.inherit.lists)]
+    return [
+        _listing(registry, path)
+        for path in registry.ownership.listings(party.id, policy.inherit.lists)
+    ]
 
 
 def _listing(registry: Registry, path: ListingPath) -> dict[str, Any]:
@@ -160,9 +208,13 @@ def _listing(registry: Registry, path: ListingPath) -> dict[str, Any]:
         "via": path.via,
         "via_name": owner.name if owner else None,
         "rule": path.rule,
-        "rule_text": (list_def.affiliate_clause if path.rule == "list-affiliate-clause"
-                      else "policy: listings of a controlling owner pass down"
-                      if path.rule else None),
+        "rule_text": (
+            list_def.affiliate_clause
+            if path.rule == "list-affiliate-clause"
+            else "policy: listings of a controlling owner pass down"
+            if path.rule
+            else None
+        ),
         "path": list(path.path),
         "source_url": x.source_url,
         "verified": x.verified,
@@ -183,14 +235,16 @@ def _imported_listings(
         for owner_id in registry.ownership.controllers(party.id):
             owner = registry.party(owner_id)
             if owner is not None:
-                found += [_imported(item, owner, registry.ownership.control_path(party.id,
-                                                                                  owner_id))
-                          for item in extra(_dedupe(_formal_names(owner)))]
+                found += [
+                    _imported(item, owner, registry.ownership.control_path(party.id, owner_id))
+                    for item in extra(_dedupe(_formal_names(owner)))
+                ]
     return found
 
 
-def _imported(item: dict[str, Any], owner: Party | None, path: tuple[str, ...] | None
-              ) -> dict[str, Any]:
+def _imported(
+    item: dict[str, Any], owner: Party | None, path: tuple[str, ...] | None
+) -> dict[str, Any]:
     return {
         "list": str(item.get("list", "")),
         "list_name": item.get("list_name") or item.get("list"),
@@ -202,7 +256,8 @@ def _imported(item: dict[str, Any], owner: Party | None, path: tuple[str, ...] |
         "via_name": owner.name if owner else None,
         "rule": "policy-control" if owner else None,
         "rule_text": "policy: imported listings of a controlling owner pass down"
-        if owner else None,
+        if owner
+        else None,
         "path": list(path) if path else [],
         "source_url": item.get("source_url"),
         "verified": True,
@@ -227,8 +282,13 @@ def _company(party: Party) -> dict[str, Any]:
         "chinese_names": list(party.chinese_names),
         "former_names": list(party.former_names),
         "identifiers": [
-            {"scheme": i.scheme, "value": i.value, "exchange": i.exchange,
-             "source_url": i.source_url, "verified": i.verified}
+            {
+                "scheme": i.scheme,
+                "value": i.value,
+                "exchange": i.exchange,
+                "source_url": i.source_url,
+                "verified": i.verified,
+            }
             for i in party.identifiers
         ],
         "source_url": party.source_url,
@@ -239,14 +299,27 @@ def _company(party: Party) -> dict[str, Any]:
 def _party_summary(party: Party | None) -> dict[str, Any]:
     if party is None:
         return {}
-    return {"id": party.id, "name": party.name, "kind": getattr(party, "kind", None),
-            "country": party.country, "state_owned": party.state_owned}
+    return {
+        "id": party.id,
+        "name": party.name,
+        "kind": getattr(party, "kind", None),
+        "country": party.country,
+        "state_owned": party.state_owned,
+    }
 
 
 def _brand(brand: Brand) -> dict[str, Any]:
-    return {"name": brand.name, "maker": brand.maker, "candidates": list(brand.candidates),
-            "relation": brand.relation, "since": brand.since, "until": brand.until,
-            "source_url": brand.source_url, "verified": brand.verified, "note": brand.note}
+    return {
+        "name": brand.name,
+        "maker": brand.maker,
+        "candidates": list(brand.candidates),
+        "relation": brand.relation,
+        "since": brand.since,
+        "until": brand.until,
+        "source_url": brand.source_url,
+        "verified": brand.verified,
+        "note": brand.note,
+    }
 
 
 def _relations(
@@ -256,16 +329,22 @@ def _relations(
     seen: set[str] = set()
     for record in registry.brands:
         names_party = party is not None and (
-            record.maker == party.id or party.id in record.candidates
+            record.maker == party.id
+            or party.id in record.candidates
             or registry.normaliser.normalise(record.name)
             == registry.normaliser.normalise(party.name)
         )
         if (names_party or record is brand) and record.name not in seen:
             seen.add(record.name)
-            yield {"brand": record.name, "maker": record.maker,
-                   "candidates": list(record.candidates), "relation": record.relation,
-                   "attribution": "maker" if record.maker else "candidate",
-                   "source_url": record.source_url, "verified": record.verified}
+            yield {
+                "brand": record.name,
+                "maker": record.maker,
+                "candidates": list(record.candidates),
+                "relation": record.relation,
+                "attribution": "maker" if record.maker else "candidate",
+                "source_url": record.source_url,
+                "verified": record.verified,
+            }
 
 
 def _ownership(registry: Registry, party: Party | None) -> Iterable[dict[str, Any]]:
@@ -275,18 +354,32 @@ def _ownership(registry: Registry, party: Party | None) -> Iterable[dict[str, An
         owner = registry.party(link.owner)
         if owner is None:
             continue
-        yield {"owner": owner.id, "owner_name": owner.name, "owned": link.owned,
-               "depth": link.depth, "share": link.share, "controlling": link.controlling,
-               "state_owned": owner.state_owned, "country": owner.country,
-               "since": link.since, "verified": link.verified, "counted": link.counted,
-               "source_url": link.source_url}
+        yield {
+            "owner": owner.id,
+            "owner_name": owner.name,
+            "owned": link.owned,
+            "depth": link.depth,
+            "share": link.share,
+            "controlling": link.controlling,
+            "state_owned": owner.state_owned,
+            "country": owner.country,
+            "since": link.since,
+            "verified": link.verified,
+            "counted": link.counted,
+            "source_url": link.source_url,
+        }
 
 
 def _checks(registry: Registry, party: Party | None) -> Iterable[dict[str, Any]]:
     if party is None:
         return
     for check in party.checked_lists:
-        yield {"list": check.list_id, "list_name": registry.lists[check.list_id].name,
-               "result": check.result, "checked": check.accessed.isoformat(),
-               "source_url": check.source_url, "verified": check.verified,
-               "note": check.note}
+        yield {
+            "list": check.list_id,
+            "list_name": registry.lists[check.list_id].name,
+            "result": check.result,
+            "checked": check.accessed.isoformat(),
+            "source_url": check.source_url,
+            "verified": check.verified,
+            "note": check.note,
+        }

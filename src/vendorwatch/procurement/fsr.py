@@ -8,7 +8,8 @@ A notification is due when both hold:
 * the bidder, together with its main subcontractors and suppliers (as declared), was granted
   foreign financial contributions of at least EUR 4 million per third country over the
   previous three years (summed per country).
-Otherwise the bidder lists its contributions in a declaration. The procurement rules apply
+When the value test holds but no third country reaches EUR 4 million, the bidder declares
+its contributions instead (Art. 29); below the value thresholds neither is due. The rules apply
 to procedures launched from 2023-10-12. Contributions from EU member states are not foreign
 and are left out.
 """
@@ -38,7 +39,7 @@ FSR_CITATION = {
     "url": "https://eur-lex.europa.eu/legal-content/EN/TXT/?uri=CELEX:32022R2560",
 }
 
-Outcome = Literal["notification", "declaration", "not applicable"]
+Outcome = Literal["notification", "declaration", "not required", "not applicable"]
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,8 @@ def fsr_test(tender: Tender, bidder: Bidder) -> FsrOutcome:
     if launched is not None and launched < APPLIES_FROM:
         outcome: Outcome = "not applicable"
     else:
-        outcome = "notification" if value_test and over else "declaration"
+        outcome = ("not required" if not value_test
+                   else "notification" if over else "declaration")
 
     reasons = [_value_reason(tender, contract_test, lots_bid, lots_value, lot_test)]
     if over:

@@ -8,7 +8,8 @@ One JSON object per line: ``{"id", "schema", "properties": {prop: [values]}, "ca
 * kept parties: ``Company``, ``Organization``, ``PublicBody``, ``LegalEntity`` that are
   targets (``target`` true, or no ``target`` key in a plain FtM file), plus any legal
   entity or ``Person`` named as owner or asset of a kept ``Ownership`` edge;
-  names from ``name``, ``alias``, ``previousName``, ``weakAlias``, ``abbreviation``;
+  names from ``name``, ``alias``, ``previousName`` (not ``weakAlias``/``abbreviation``:
+  too weak to match alone);
   countries from ``country``, ``jurisdiction``, ``mainCountry``; also ``topics``,
   ``program``, ``sourceUrl``, ``createdAt``;
 * ``Sanction`` records (``entity``, ``program``, ``authority``, ``listingDate``,
@@ -49,7 +50,9 @@ from vendorwatch.intel.importers.interface import (
 
 PARTIES = frozenset({"Company", "Organization", "PublicBody", "LegalEntity"})
 OWNERS = PARTIES | {"Person"}
-NAME_KINDS = ("name", "alias", "previousName", "weakAlias", "abbreviation")
+# weakAlias and abbreviation are left out: FollowTheMoney marks them as too weak to match on
+# their own ("HIK" would make "HIK GmbH" a listed company); they stay in the raw record.
+NAME_KINDS = ("name", "alias", "previousName")
 COUNTRY_PROPS = ("country", "jurisdiction", "mainCountry")
 _SLUG = re.compile(r"[a-z][a-z0-9_]{2,}")
 _GENERIC_FOLDERS = frozenset({"latest", "data", "datasets", "downloads", "tmp", "intel"})
