@@ -16,6 +16,7 @@ and are left out.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any, Literal
@@ -155,7 +156,9 @@ def _value_reason(tender: Tender, contract_test: bool, lots_bid: tuple[str, ...]
 
 
 def eur(amount: float) -> str:
-    """12500000 -> '€12.5M'; 980000 -> '€980,000'."""
+    """12500000 -> '€12.5M'; 980000 -> '€980,000'. Millions are cut, not rounded, to two
+    decimals, so an amount under a threshold never reads as the threshold (€3.99M, not €4M)."""
     if amount >= 1_000_000:
-        return f"€{amount / 1_000_000:,.2f}".rstrip("0").rstrip(".") + "M"
+        millions = math.floor(amount / 10_000) / 100
+        return f"€{millions:,.2f}".rstrip("0").rstrip(".") + "M"
     return f"€{amount:,.0f}"
