@@ -145,6 +145,13 @@ def _bidder_md(b: dict[str, Any]) -> list[str]:
         role = md(p["role"]) + (f": {md(p['supplies'])}" if p["supplies"] else "")
         out.append(f"| {md(p['name'])} | {role} | {matched} | {p['verdict']} | "
                    f"{listings} | {owners} |")
+    cited = [(p["name"], x) for p in [b["screening"], *b["components"]]
+             for x in p["listings"] if x["source_url"]]
+    if cited:
+        out += ["", "Listing sources:", ""]
+        out += [f"- {md(name)}: {md(x['list'])}"
+                + (f" since {md(x['since'])}" if x["since"] else "")
+                + f" — {_link(x['source_url'])}" for name, x in cited]
     f = b["fsr"]
     out += ["", "### Foreign Subsidies Regulation", "",
             f"Outcome: **{f['outcome']}**"

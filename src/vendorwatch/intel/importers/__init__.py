@@ -191,7 +191,7 @@ class _Writer:
                 "owner_id": record.owner_id, "asset_id": record.asset_id,
                 "percentage": record.percentage, "share": record.share,
                 "since": record.since, "until": record.until,
-                "source_url": record.source_url, "line": record.line,
+                "source_url": web_url(record.source_url), "line": record.line,
                 "properties": _json(record.properties),
             })
         else:
@@ -204,7 +204,7 @@ class _Writer:
                 "list": record.list or self.dataset, "list_name": record.list_name,
                 "program": record.program, "topics": _json(list(record.topics)),
                 "since": record.since, "until": record.until,
-                "source_url": record.source_url,
+                "source_url": web_url(record.source_url),
                 "datasets": _json(list(record.datasets or (self.dataset,))),
                 "first_seen": record.first_seen, "last_seen": record.last_seen,
                 "line": record.line, "properties": _json(record.properties),
@@ -254,3 +254,11 @@ def list_imports(store: Store, include_replaced: bool = False) -> list[dict[str,
         ORDER BY i.dataset, i.id DESC
         """
     )
+
+
+def web_url(value: str | None) -> str | None:
+    """A published list's source link, kept only when it is a web address: a
+    `javascript:` or `file:` value in a list file is not a source."""
+    if value and value.strip().lower().startswith(("https://", "http://")):
+        return value.strip()
+    return None
