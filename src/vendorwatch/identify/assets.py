@@ -60,9 +60,14 @@ class Host:
         return [r.value for r in self.rows if r.signal == signal]
 
 
+def is_mac_key(host: str) -> bool:
+    """A host known only by its MAC (LLDP/CDP without a management address)."""
+    return len(host) == 17 and host.count(":") == 5
+
+
 def is_internal(address: str) -> bool:
     """Private, link-local, unique-local and shared (CGNAT) addresses; MAC-keyed hosts."""
-    if ":" in address and len(address) == 17 and address.count(":") == 5:
+    if is_mac_key(address):
         return True
     try:
         ip = ipaddress.ip_address(address)
@@ -192,7 +197,7 @@ def load_hosts(store: Store) -> list[Host]:
 def _merge_mac_keyed(hosts: dict[tuple[str, str], Host]) -> None:
     by_mac: dict[tuple[str, str], Host] = {}
     for host in hosts.values():
-        if ":" in host.ip and host.ip.count(":") == 5 and len(host.ip) == 17:
+        if is_mac_key(host.ip):
             continue
         for mac in host.signal_values(signals.MAC):
             by_mac.setdefault((host.site, mac), host)
@@ -211,7 +216,7 @@ def _merge_dual_stack(hosts: dict[tuple[str, str], Host]) -> None:
             for mac in set(host.signal_values(signals.MAC)):
                 v4_by_mac.setdefault((host.site, mac), []).append(host)
     for key, host in list(hosts.items()):
-        if "." in host.ip or (host.ip.count(":") == 5 and len(host.ip) == 17):
+        if "." in host.ip or is_mac_key(host.ip):
             continue
         macs = set(host.signal_values(signals.MAC))
         owners = {id(o): o for m in macs for o in v4_by_mac.get((host.site, m), [])}
