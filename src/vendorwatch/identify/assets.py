@@ -62,7 +62,8 @@ class Host:
 
 def is_mac_key(host: str) -> bool:
     """A host known only by its MAC (LLDP/CDP without a management address)."""
-    return len(host) == 17 and host.count(":") == 5
+    parts = host.split(":")
+    return len(parts) == 6 and all(len(part) == 2 for part in parts)
 
 
 def is_internal(address: str) -> bool:
