@@ -151,3 +151,21 @@ def test_a_file_beside_the_logs_does_not_make_them_new(tmp_path: Path) -> None:
         (logs / "NOTES.txt").write_text("collected on the quay switch\n")
         assert ingest_path(store, logs).status == "unchanged"
         assert store.counts()["flows"] == 1
+
+
+def test_overlapping_inputs_count_each_log_once(tmp_path: Path) -> None:
+    """A directory, then one of its logs on its own, then the directory with one more
+    log: every flow is stored once."""
+    logs = tmp_path / "zeek"
+    logs.mkdir()
+    (logs / "conn.log").write_text(CONN_LOG)
+    with Store(tmp_path / "db.duckdb") as store:
+        assert ingest_path(store, logs).status == "ingested"
+        assert ingest_path(store, logs / "conn.log").status == "unchanged"
+        (logs / "dns.log").write_text(CONN_LOG.replace("#path\tconn", "#path\tdns")
+                                      .replace("1700000000.000000\tC1", "1700000001.000000\tC2"))
+        second = ingest_path(store, logs)
+        assert second.status == "ingested"
+        assert store.counts()["flows"] == 1
+        rows = store.con.execute("SELECT count(*) FROM source_files").fetchone()
+        assert rows is not None and rows[0] == 2

@@ -29,17 +29,17 @@ def detect_reader(path: Path) -> SourceReader:
     raise InputError(path, f"not a known kind of input (expected one of: {kinds})")
 
 
-def content_sha256(path: Path, files: list[Path] | None = None) -> str:
+def content_sha256(path: Path, files: dict[Path, str]) -> str:
     """sha256 of a file's bytes; for a directory, of the relative names and hashes of the
-    files its reader reads (a README dropped beside Zeek logs changes nothing)."""
+    files its reader reads (`files`: path -> sha256), so a README dropped beside Zeek logs
+    changes nothing."""
     if path.is_file():
-        return _file_sha256(path)
+        return files.get(path) or _file_sha256(path)
     digest = hashlib.sha256()
-    chosen = files if files is not None else [p for p in path.rglob("*") if p.is_file()]
-    for child in sorted(chosen):
+    for child in sorted(files):
         digest.update(str(child.relative_to(path)).encode())
         digest.update(b"\0")
-        digest.update(_file_sha256(child).encode())
+        digest.update(files[child].encode())
         digest.update(b"\n")
     return digest.hexdigest()
 
@@ -75,12 +75,17 @@ def ingest_path(
     try:
         reader = detect_reader(path)
         result.kind = reader.kind
-        sha = content_sha256(path, reader.files(path))
-        if store.source_by_sha256(sha) is not None:
+        files = {f: _file_sha256(f) for f in reader.files(path)}
+        sha = content_sha256(path, files)
+        already = store.files_already_read(set(files.values()))
+        if store.source_by_sha256(sha) is not None or (files and already >= set(files.values())):
             result.status = "unchanged"
             return result
         with store.ingesting(str(path.resolve()), sha, reader.kind, site) as batch:
+            batch.skip_files = {f for f, digest in files.items() if digest in already}
             result.warnings = reader.read(path, batch, progress)
+            batch.files_read = {str(f.resolve()): digest for f, digest in files.items()
+                                if f not in batch.skip_files}
             if result.warnings:
                 batch.warning = "; ".join(w.line() for w in result.warnings)
             batch.flush()

@@ -807,6 +807,9 @@ class ZeekReader(SourceReader):
         meter = _Meter(progress)
         warnings: list[InputWarning] = []
         for log in logs:
+            if log.path in batch.skip_files:  # read before, in another source
+                meter.end_file(log.size)
+                continue
             if log.log_type not in HANDLERS and not log.row_paths:
                 if not path.is_dir():  # stored, it would block the same bytes named well
                     known = ", ".join(sorted(HANDLERS))

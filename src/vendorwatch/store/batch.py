@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NamedTuple
 
 import duckdb
@@ -58,6 +59,10 @@ class IngestBatch:
         self.warning: str | None = None
         self.evidence_rows = 0
         self.flow_rows = 0
+        # files of this source read before in another source (not to be read again), and
+        # the files this source read: path -> sha256
+        self.skip_files: set[Path] = set()
+        self.files_read: dict[str, str] = {}
 
     def evidence(
         self,

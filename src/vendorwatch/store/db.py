@@ -98,6 +98,17 @@ class Store:
                 self.con.execute("ROLLBACK")
                 raise
 
+    def files_already_read(self, digests: set[str]) -> set[str]:
+        """Which of these file hashes some earlier source has read."""
+        if not digests:
+            return set()
+        marks = ", ".join("?" for _ in digests)
+        rows = self.con.execute(
+            f"SELECT DISTINCT sha256 FROM source_files WHERE sha256 IN ({marks})",
+            sorted(digests),
+        ).fetchall()
+        return {row[0] for row in rows}
+
     def source_by_sha256(self, sha256: str) -> SourceRecord | None:
         row = self.con.execute(
             "SELECT id, path, sha256, kind, site FROM sources WHERE sha256 = ?", [sha256]
@@ -124,6 +135,11 @@ class Store:
                 "UPDATE sources SET bytes = ?, records = ?, warning = ? WHERE id = ?",
                 [batch.bytes_read, batch.records_read, batch.warning, batch.source_id],
             )
+            if batch.files_read:
+                self.con.executemany(
+                    "INSERT INTO source_files VALUES (?, ?, ?)",
+                    [[batch.source_id, p, digest] for p, digest in batch.files_read.items()],
+                )
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
