@@ -89,7 +89,10 @@ def test_evidence_filters_and_csv(demo: Path) -> None:
 
 def test_usage_errors_exit_2(demo: Path) -> None:
     db = demo / "demo.duckdb"
-    assert run_cli("findings", "--fail-on", "dreadful", db=db).returncode == 2
+    bad = run_cli("findings", "--fail-on", "dreadful", db=db)
+    assert bad.returncode == 2
+    assert "Error: Invalid value for '--fail-on': must be one of info, low, medium, high, " \
+        "critical" in bad.stderr.splitlines()
     assert run_cli("assets", "--format", "xml", db=db).returncode == 2
 
 

@@ -28,6 +28,7 @@ from vendorwatch.store import Store, default_db_path
 from vendorwatch.store.views import list_assets, list_evidence, list_findings
 
 app = typer.Typer(
+    rich_markup_mode=None,  # usage errors as one plain "Error: ..." line
     add_completion=False,
     pretty_exceptions_show_locals=False,
     no_args_is_help=True,

@@ -23,6 +23,7 @@ from vendorwatch.errors import InputError
 from vendorwatch.store import Store
 
 intel_app = typer.Typer(
+    rich_markup_mode=None,  # usage errors as one plain "Error: ..." line
     no_args_is_help=True,
     help="Vendor intelligence: import published lists (OpenSanctions FtM, US Consolidated "
     "Screening List, FCC Covered List) and show what is loaded.",

@@ -24,6 +24,7 @@ from vendorwatch.errors import InputError
 from vendorwatch.intel.registry import RISK_LEVELS
 
 tender_app = typer.Typer(
+    rich_markup_mode=None,  # usage errors as one plain "Error: ..." line
     no_args_is_help=True,
     help="Procurement: screen a tender's bidders and their component makers, test the EU "
     "Foreign Subsidies Regulation thresholds, flag abnormally low prices and checklist "
