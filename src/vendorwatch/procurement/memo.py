@@ -83,6 +83,13 @@ def render_markdown(evaluation: TenderEvaluation) -> str:
             f"**{RECOMMENDATION_TEXT[b['recommendation']]}** |")
     for b in d["bidders"]:
         lines += ["", *_bidder_md(b)]
+    lines += ["", "## About the recommendations", "",
+              "EXCLUDE means the sector screening policy (" + md(d.get("policy") or "")
+              + ") excludes the bidder or a declared party; it is not by itself a ground for "
+              "exclusion under Directive 2014/24/EU. Before deciding, establish the legal "
+              "ground that applies to this procedure (for example the security and "
+              "essential-interest provisions of national procurement law, or the tender's "
+              "own selection criteria) and record it."]
     lines += ["", "## Legal basis", ""]
     lines += [f"- {md(x['title'])}, {md(x['article'])}: {_link(x['url'])}"
               for x in d["legal_basis"]]
