@@ -37,15 +37,3 @@ class InputWarning:
     def __repr__(self) -> str:
         return f"InputWarning({self.line()!r})"
 
-
-def read_head(path: Path, size: int) -> bytes:
-    """The first `size` bytes of an input file; InputError when it cannot be read or is
-    empty (whitespace only counts as empty)."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(size)
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror}") from None
-    if not head.strip():
-        raise InputError(path, "empty file")
-    return head

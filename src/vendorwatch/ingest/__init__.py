@@ -6,7 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vendorwatch.errors import InputError, InputWarning, read_head
+from vendorwatch.errors import InputError, InputWarning
+from vendorwatch.files import file_sha256, read_head
 from vendorwatch.ingest.capture import CaptureReader
 from vendorwatch.ingest.interface import Progress, SourceReader, no_progress
 from vendorwatch.ingest.zeek import ZeekReader
@@ -34,21 +35,13 @@ def content_sha256(path: Path, files: dict[Path, str]) -> str:
     files its reader reads (`files`: path -> sha256), so a README dropped beside Zeek logs
     changes nothing."""
     if path.is_file():
-        return files.get(path) or _file_sha256(path)
+        return files.get(path) or file_sha256(path)
     digest = hashlib.sha256()
     for child in sorted(files):
         digest.update(str(child.relative_to(path)).encode())
         digest.update(b"\0")
         digest.update(files[child].encode())
         digest.update(b"\n")
-    return digest.hexdigest()
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
     return digest.hexdigest()
 
 
@@ -75,7 +68,7 @@ def ingest_path(
     try:
         reader = detect_reader(path)
         result.kind = reader.kind
-        files = {f: _file_sha256(f) for f in reader.files(path)}
+        files = {f: file_sha256(f) for f in reader.files(path)}
         sha = content_sha256(path, files)
         already = store.files_already_read(set(files.values()))
         if store.source_by_sha256(sha) is not None or (files and already >= set(files.values())):

@@ -12,7 +12,6 @@ the loaded one); a malformed record stores nothing of its file.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,7 +21,8 @@ from typing import Any
 
 import pandas as pd
 
-from vendorwatch.errors import InputError, read_head
+from vendorwatch.errors import InputError
+from vendorwatch.files import file_sha256, read_head
 from vendorwatch.intel.imported import normalise
 from vendorwatch.intel.importers.csl import CslImporter
 from vendorwatch.intel.importers.fcc import FccCsvImporter
@@ -82,14 +82,6 @@ class ImportResult:
     error: InputError | None = None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -100,7 +92,7 @@ def import_file(store: Store, path: Path, dataset: str | None = None) -> ImportR
     try:
         importer = detect_importer(path)
         result.format = importer.format
-        sha = _sha256(path)
+        sha = file_sha256(path)
         seen = store.query("SELECT id, dataset FROM intel_imports WHERE sha256 = ?", [sha])
         if seen:
             result.status, result.dataset = "unchanged", seen[0]["dataset"]
