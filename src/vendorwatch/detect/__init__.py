@@ -18,15 +18,20 @@ DEFAULT_POLICY = "general"
 
 DETECTORS: list[Detector] = [HighRiskVendorDevice(), InternetExposure(), VendorCloud()]
 
-__all__ = ["DETECTORS", "Finding", "run_detectors", "severity_rank"]
+__all__ = ["DETECTORS", "Finding", "detect_context", "run_detectors", "severity_rank"]
+
+
+def detect_context(store: Store, registry: Registry | None = None) -> DetectContext:
+    """What detectors read, for the store's current settings (policy, zones)."""
+    registry = registry or load_registry()
+    policy = load_policy(store.setting("policy", DEFAULT_POLICY), registry)
+    return DetectContext(store=store, registry=registry, geo=Geo(), policy=policy)
 
 
 def run_detectors(store: Store, registry: Registry | None = None) -> list[Finding]:
     """Run every detector and replace the findings table, keeping each finding's triage
     state (ids are stable across runs)."""
-    registry = registry or load_registry()
-    policy = load_policy(store.setting("policy", DEFAULT_POLICY), registry)
-    ctx = DetectContext(store=store, registry=registry, geo=Geo(), policy=policy)
+    ctx = detect_context(store, registry)
     findings: list[Finding] = []
     for detector in DETECTORS:
         findings.extend(detector.run(ctx))
