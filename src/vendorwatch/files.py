@@ -5,8 +5,14 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
 
 from vendorwatch.errors import InputError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def read_head(path: Path, size: int) -> bytes:
@@ -29,3 +35,32 @@ def file_sha256(path: Path) -> str:
         while chunk := fh.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def read_text(path: Path) -> str:
+    """A user's text input file (UTF-8); InputError when it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(path, "not UTF-8 text", f"byte {exc.start}") from None
+
+
+def load_yaml_model(text: str, origin: str | Path, model: type[ModelT]) -> ModelT:
+    """Parse YAML text and validate it against a pydantic model; a one-line InputError
+    naming the line (bad YAML) or the field (bad content) otherwise."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(origin, "not valid YAML",
+                         f"line {mark.line + 1}" if mark is not None else None) from None
+    except ValueError as exc:  # e.g. an impossible unquoted date
+        raise InputError(origin, f"not valid YAML: {exc}") from None
+    try:
+        return model.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"]) or "top level"
+        raise InputError(origin, error["msg"], where) from None

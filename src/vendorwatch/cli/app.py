@@ -4,6 +4,7 @@ Exit codes: 0 success, 1 findings at or above --fail-on, 2 usage or input error.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -117,6 +118,49 @@ def _set_policy(store: Store, policy: str | None) -> bool:
     return True
 
 
+ZonesOption = Annotated[
+    Path | None,
+    typer.Option("--zones", help="Zone file (YAML: zone → cidrs, sensitivity, closed, "
+                                 "allowed_peers); kept in the store for later runs."),
+]
+ClosedZoneOption = Annotated[
+    list[str] | None,
+    typer.Option("--closed-zone", help="A zone (name from the zone file, or a subnet such as "
+                                       "10.20.0.0/24) that must have no external traffic; "
+                                       "repeatable; kept in the store."),
+]
+AllowlistOption = Annotated[
+    Path | None,
+    typer.Option("--allowlist", help="Allowlist of expected endpoints (YAML, each entry with "
+                                     "a reason and an expiry); kept in the store."),
+]
+
+
+def _set_site_files(
+    store: Store, zones: Path | None, closed: list[str] | None, allowlist: Path | None
+) -> bool:
+    """Validate and keep the zone file, closed zones and allowlist; True when any changed."""
+    from vendorwatch.site.allowlist import read_allowlist_file
+    from vendorwatch.site.zones import read_zone_file
+
+    wanted: dict[str, str] = {}
+    try:
+        if zones is not None:
+            wanted["zones"] = read_zone_file(zones)
+        if allowlist is not None:
+            wanted["allowlist"] = read_allowlist_file(allowlist)
+    except InputError as exc:
+        raise _fail(exc.line()) from None
+    if closed:
+        wanted["closed_zones"] = json.dumps(sorted(set(closed)))
+    changed = False
+    for key, value in wanted.items():
+        if store.setting(key, "") != value:
+            store.set_setting(key, value)
+            changed = True
+    return changed
+
+
 def _refresh(store: Store) -> tuple[int, list[Any]]:
     """Re-identify assets and re-run the detectors; a broken data file (registry,
     fingerprints, policy) is a one-line input error."""
@@ -142,12 +186,16 @@ def ingest(
                                                 help="Exit 1 if a finding is at or above.")]
     = None,
     policy: PolicyOption = None,
+    zones: ZonesOption = None,
+    closed_zone: ClosedZoneOption = None,
+    allowlist: AllowlistOption = None,
 ) -> None:
     """Ingest captures and logs (kind detected from content), then identify and detect."""
     from vendorwatch.ingest import detect_reader, ingest_path
 
     store = _open(ctx)
     changed = _set_policy(store, policy)
+    changed = _set_site_files(store, zones, closed_zone, allowlist) or changed
     failed = False
     current: list[dict[str, Any]] = []
     with store, Progress(
@@ -206,10 +254,14 @@ def detect(
                                                 help="Exit 1 if a finding is at or above.")]
     = None,
     policy: PolicyOption = None,
+    zones: ZonesOption = None,
+    closed_zone: ClosedZoneOption = None,
+    allowlist: AllowlistOption = None,
 ) -> None:
     """Re-identify assets and re-run every detector on what is stored."""
     with _open(ctx) as store:
         _set_policy(store, policy)
+        _set_site_files(store, zones, closed_zone, allowlist)
         assets, findings = _refresh(store)
         say(f"{assets} assets, {len(findings)} findings")
         _exit_on(findings_list=list_findings(store), fail_on=fail_on)
@@ -219,8 +271,11 @@ def _exit_on(findings_list: list[dict[str, Any]], fail_on: str | None) -> None:
     if fail_on is None:
         return
     from vendorwatch.detect import severity_rank
+    from vendorwatch.site.triage import SETTLED_STATES
 
-    if any(severity_rank(f["severity"]) >= severity_rank(fail_on) for f in findings_list):
+    # accepted, false-positive, mitigated and allowlisted findings do not fail a run
+    if any(severity_rank(f["severity"]) >= severity_rank(fail_on)
+           and f["state"] not in SETTLED_STATES for f in findings_list):
         raise typer.Exit(1)
 
 
@@ -329,8 +384,9 @@ def demo(
 
 def _register_command_groups() -> None:
     """Command modules beside this one add their commands here, one line each."""
-    from vendorwatch.cli import intel, screen, tender
+    from vendorwatch.cli import intel, screen, site, tender
 
+    site.register(app)
     screen.register(app)
     intel.register(app)
     tender.register(app)

@@ -8,15 +8,20 @@ from typing import Any
 from vendorwatch.detect.high_risk_vendor import HighRiskVendorDevice
 from vendorwatch.detect.interface import DetectContext, Detector, Finding, severity_rank
 from vendorwatch.detect.internet_exposure import InternetExposure
+from vendorwatch.detect.segmentation import Segmentation
 from vendorwatch.detect.vendor_cloud import VendorCloud
 from vendorwatch.intel import Registry, load_registry
 from vendorwatch.intel.geo import Geo
 from vendorwatch.intel.policy import load_policy
+from vendorwatch.site.triage import decide_state, latest_decisions, load_allowlist, today
+from vendorwatch.site.zones import Zones, parse_zones
 from vendorwatch.store import Store
 
 DEFAULT_POLICY = "general"
 
-DETECTORS: list[Detector] = [HighRiskVendorDevice(), InternetExposure(), VendorCloud()]
+DETECTORS: list[Detector] = [
+    HighRiskVendorDevice(), InternetExposure(), VendorCloud(), Segmentation(),
+]
 
 __all__ = ["DETECTORS", "Finding", "detect_context", "run_detectors", "severity_rank"]
 
@@ -25,7 +30,15 @@ def detect_context(store: Store, registry: Registry | None = None) -> DetectCont
     """What detectors read, for the store's current settings (policy, zones)."""
     registry = registry or load_registry()
     policy = load_policy(store.setting("policy", DEFAULT_POLICY), registry)
-    return DetectContext(store=store, registry=registry, geo=Geo(), policy=policy)
+    return DetectContext(store=store, registry=registry, geo=Geo(), policy=policy,
+                         zones=load_zones(store))
+
+
+def load_zones(store: Store) -> Zones:
+    """The site's zones as kept in the store (`--zones`, `--closed-zone`)."""
+    text = store.setting("zones", "")
+    spec = parse_zones(text, "zones (stored)") if text else None
+    return Zones(spec, closed=json.loads(store.setting("closed_zones", "[]")))
 
 
 def run_detectors(store: Store, registry: Registry | None = None) -> list[Finding]:
@@ -35,20 +48,25 @@ def run_detectors(store: Store, registry: Registry | None = None) -> list[Findin
     findings: list[Finding] = []
     for detector in DETECTORS:
         findings.extend(detector.run(ctx))
-    states = dict(store.con.execute("SELECT id, state FROM findings").fetchall())
+    decisions = latest_decisions(store)
+    allowlist = load_allowlist(store)
+    on = today()
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     for finding in findings:
         if finding.id in seen:
             continue
         seen.add(finding.id)
+        state, basis = decide_state(finding.id, finding.kind, finding.asset_ip, finding.details,
+                                    finding.evidence, decisions, allowlist, on)
+        finding.details.update(basis)
         rows.append({
             "id": finding.id, "kind": finding.kind, "severity": finding.severity,
             "site": finding.site, "asset_ip": finding.asset_ip, "summary": finding.summary,
             "details": json.dumps(finding.details, default=str),
             "evidence": json.dumps(finding.evidence, default=str),
             "first_seen": finding.first_seen, "last_seen": finding.last_seen,
-            "state": states.get(finding.id, "open"),
+            "state": state,
         })
     store.replace_tables({"findings": rows})
     return findings

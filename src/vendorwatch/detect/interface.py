@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from vendorwatch.intel import Registry
 from vendorwatch.intel.geo import Geo
 from vendorwatch.intel.policy import Policy
+from vendorwatch.site.zones import Zones
 from vendorwatch.store import Store
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
@@ -48,13 +49,14 @@ class Finding:
 
 @dataclass
 class DetectContext:
-    """What detectors read: the store (assets, evidence, flows), the vendor registry and
-    offline geolocation."""
+    """What detectors read: the store (assets, evidence, flows), the vendor registry,
+    offline geolocation, the sector policy and the site's zones."""
 
     store: Store
     registry: Registry
     geo: Geo
     policy: Policy
+    zones: Zones = field(default_factory=Zones)
 
 
 class Detector(ABC):
@@ -73,3 +75,8 @@ def evidence_row(
         "ts": ts.isoformat() + "Z" if ts else None,
         "ip": ip, "peer_ip": peer_ip, "signal": signal, "value": value, "source": source,
     }
+
+
+def proto_name(number: int | None) -> str:
+    """tcp, udp, icmp, icmpv6, or the IP protocol number."""
+    return {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}.get(number or 0, str(number))

@@ -14,6 +14,7 @@ from vendorwatch.detect.interface import (
     Detector,
     Finding,
     evidence_row,
+    proto_name,
 )
 
 MAX_EVIDENCE = 50
@@ -65,8 +66,11 @@ class InternetExposure(Detector):
         inbound = False
         talks.sort(key=lambda t: -(t["sent"] or 0) - (t["received"] or 0))
         peers: set[str] = set()
+        def peer_of(talk: dict[str, Any]) -> str:
+            return str(talk["src_ip"] if talk["inbound"] else talk["dst_ip"])
+
         for talk in talks:
-            peer = talk["src_ip"] if talk["inbound"] else talk["dst_ip"]
+            peer = peer_of(talk)
             peers.add(peer)
             # bytes from the device's side: it is the responder on inbound flows
             out_b, in_b = ((talk["received"], talk["sent"]) if talk["inbound"]
@@ -81,7 +85,7 @@ class InternetExposure(Detector):
                 name = f" ({talk['server_name']})" if talk["server_name"] else ""
                 evidence.append(evidence_row(
                     talk["first_seen"], asset["ip"], peer, "flow",
-                    f"{_proto(talk['proto'])}/{talk['dst_port']} {direction} {peer}{name} "
+                    f"{proto_name(talk['proto'])}/{talk['dst_port']} {direction} {peer}{name} "
                     f"{country} {place.asn_name or 'AS?'}: {talk['flows']} flows, "
                     f"{out_b or 0} B out, {in_b or 0} B in",
                     talk["source"],
@@ -105,9 +109,7 @@ class InternetExposure(Detector):
             evidence=evidence,
             first_seen=min((t["first_seen"] for t in talks if t["first_seen"]), default=None),
             last_seen=max((t["last_seen"] for t in talks if t["last_seen"]), default=None),
-            details={"countries": dict(ranked), "peers": len(peers), "inbound": inbound},
+            details={"countries": dict(ranked), "peers": len(peers), "inbound": inbound,
+                     "endpoints": [{"ip": a, "name": n} for a, n in
+                                   sorted({(peer_of(t), t["server_name"] or "") for t in talks})]},
         )
-
-
-def _proto(number: int | None) -> str:
-    return {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}.get(number or 0, str(number))

@@ -76,20 +76,26 @@ def list_findings(
     store: Store, site: str | None = None, min_severity: str | None = None
 ) -> list[dict[str, Any]]:
     from vendorwatch.detect.interface import SEVERITIES, severity_rank
+    from vendorwatch.site.triage import current_state, today
 
     where, params = ("WHERE site = ?", [site]) if site is not None else ("", [])
     rows = store.query(f"SELECT * FROM findings {where}", params)
     floor = severity_rank(min_severity) if min_severity else 0
+    on = today()
     out = []
     for row in rows:
         if severity_rank(row["severity"]) < floor:
             continue
+        details = json.loads(row["details"])
+        state, lapsed = current_state(row["state"], details, on)
+        if lapsed:
+            details["reopened"] = lapsed
         out.append({
             "id": row["id"], "kind": row["kind"], "severity": row["severity"],
             "site": row["site"], "asset_ip": row["asset_ip"], "summary": row["summary"],
             "evidence": json.loads(row["evidence"]),
             "first_seen": _iso(row["first_seen"]), "last_seen": _iso(row["last_seen"]),
-            "state": row["state"], "details": json.loads(row["details"]),
+            "state": state, "details": details,
         })
     out.sort(key=lambda f: (-SEVERITIES.index(f["severity"]), f["kind"], f["asset_ip"] or ""))
     return out

@@ -1,0 +1,104 @@
+"""Commands about one site's traffic and decisions:
+
+- `vendorwatch triage FINDING_ID --state accepted|false_positive|mitigated|open --note TEXT
+  [--until DATE]` — a decision that survives re-ingest and re-detection;
+- `vendorwatch exposure [--ip IP]` — every external destination per device, with name,
+  country, AS, vendor platform, volumes and times;
+- `vendorwatch zones` — the zone-to-zone flow matrix.
+
+Exit codes: 0 done, 2 usage or input error (unknown finding, bad date)."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from vendorwatch.cli.output import Format, emit
+
+
+class TriageState(StrEnum):
+    accepted = "accepted"
+    false_positive = "false_positive"
+    mitigated = "mitigated"
+    open = "open"
+
+
+def _parse_day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter("a date as YYYY-MM-DD") from None
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(triage)
+    app.command()(exposure)
+    app.command()(zones)
+
+
+def triage(
+    ctx: typer.Context,
+    finding_id: Annotated[str, typer.Argument(help="Finding id, e.g. VW-1a2b3c4d5e6f.")],
+    state: Annotated[TriageState, typer.Option(help="accepted, false_positive, mitigated, "
+                                                    "or open to withdraw a decision.")],
+    note: Annotated[str, typer.Option(help="Why: who decided, on what grounds.")],
+    until: Annotated[str | None, typer.Option(help="The decision lapses after this day "
+                                                   "(YYYY-MM-DD); the finding re-opens.")]
+    = None,
+    fmt: Annotated[Format, typer.Option("--format", help="table, json or csv")] = Format.table,
+) -> None:
+    """Record a triage decision on a finding; it survives re-ingest and re-detection."""
+    from vendorwatch.cli.app import _fail, _open, out, say
+    from vendorwatch.site.triage import record_decision
+
+    day = _parse_day(until)
+    if not note.strip():
+        raise _fail("--note must say why")
+    with _open(ctx, reading=True) as store:
+        try:
+            result = record_decision(store, finding_id, state.value, note, day)
+        except KeyError:
+            raise _fail(f"no finding with id {finding_id} (see `vendorwatch findings`)") \
+                from None
+    if fmt is Format.table:
+        say(f"{finding_id}: {result['state']}" + (f" until {day.isoformat()}" if day else ""))
+    else:
+        emit([result], fmt, ["id", "state"], "Triage", out)
+
+
+def exposure(
+    ctx: typer.Context,
+    ip: Annotated[str | None, typer.Option(help="Only this device.")] = None,
+    site: Annotated[str | None, typer.Option(help="Only this site.")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="table, json or csv")] = Format.table,
+) -> None:
+    """Every external destination per device: name, country, AS, vendor platform, volumes."""
+    from vendorwatch.cli.app import _open, out
+    from vendorwatch.detect import detect_context
+    from vendorwatch.detect.destinations import external_destinations
+
+    with _open(ctx, reading=True) as store:
+        rows = external_destinations(detect_context(store), site=site, ip=ip)
+    emit(rows, fmt, ["device", "manufacturer", "direction", "peer", "name", "port", "country",
+                     "asn", "platform", "flows", "bytes_out", "bytes_in"], "External destinations",
+         out)
+
+
+def zones(
+    ctx: typer.Context,
+    fmt: Annotated[Format, typer.Option("--format", help="table, json or csv")] = Format.table,
+) -> None:
+    """The zone-to-zone flow matrix (zones from --zones, else subnets)."""
+    from vendorwatch.cli.app import _open, out
+    from vendorwatch.detect import load_zones
+    from vendorwatch.detect.segmentation import zone_matrix
+
+    with _open(ctx, reading=True) as store:
+        rows = zone_matrix(store, load_zones(store))
+    emit(rows, fmt, ["from_zone", "to_zone", "flows", "bytes", "from_hosts", "to_hosts",
+                     "allowed"], "Zone matrix", out)
