@@ -358,6 +358,8 @@ def demo(
 ) -> None:
     """Generate the bundled synthetic container-terminal capture, ingest it and write the
     HTML report; prints the report's path."""
+    from importlib.resources import files
+
     from vendorwatch.demo.terminal import write_terminal_capture
     from vendorwatch.ingest import ingest_path
     from vendorwatch.report.html import write_report
@@ -372,6 +374,7 @@ def demo(
     except OSError as exc:
         raise _fail(f"{directory}: cannot write the demo: {exc.strerror}") from None
     with Store(db) as store:
+        store.set_setting("zones", files("vendorwatch.demo").joinpath("zones.yaml").read_text())
         result = ingest_path(store, capture, site="Terminal West")
         if result.error is not None:
             raise _fail(result.error.line())
