@@ -8,8 +8,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from tests.conftest import run_cli
 
+from conftest import run_cli
 from vendorwatch.detect import run_detectors
 from vendorwatch.site import triage as triage_module
 from vendorwatch.site.allowlist import Allowlist, parse_allowlist

@@ -10,10 +10,20 @@ from vendorwatch.errors import InputError, InputWarning
 from vendorwatch.files import file_sha256, read_head
 from vendorwatch.ingest.capture import CaptureReader
 from vendorwatch.ingest.interface import Progress, SourceReader, no_progress
+from vendorwatch.ingest.ipfix import IpfixReader
+from vendorwatch.ingest.joy import JoyReader
+from vendorwatch.ingest.nfdump import NfdumpReader
+from vendorwatch.ingest.suricata_eve import SuricataEveReader
 from vendorwatch.ingest.zeek import ZeekReader
 from vendorwatch.store import Store
 
-READERS: list[SourceReader] = [CaptureReader(), ZeekReader()]
+# Tried in order; each sniffs on content distinctive to its format (binary magic or
+# version words first, then Zeek's headers and keys, then the flow exporters' keys), so
+# none takes another's files.
+READERS: list[SourceReader] = [
+    CaptureReader(), ZeekReader(), IpfixReader(), NfdumpReader(), SuricataEveReader(),
+    JoyReader(),
+]
 
 HEAD_BYTES = 4096
 
