@@ -123,3 +123,30 @@ def test_sector_policy_shapes_the_findings_and_is_kept(demo: Path, tmp_path: Pat
     makers = {f["summary"].split()[0] for f in findings if f["kind"] == "high-risk-vendor-device"}
     assert makers == {"Hikvision", "Dahua", "Nuctech"}  # makers the registry does not know
     # (Dell, Cisco) are not reported as vendor risks
+
+
+def test_demo_zones_show_the_closed_crane_network_leaking(demo: Path) -> None:
+    db = demo / "demo.duckdb"
+    found = json.loads(run_cli("findings", "--format", "json", db=db).stdout)
+    leaks = [f for f in found if f["kind"] == "closed-zone-leak"]
+    assert [(f["asset_ip"], f["severity"]) for f in leaks] == [("10.40.0.12", "critical")]
+    matrix = json.loads(run_cli("zones", "--format", "json", db=db).stdout)
+    crossings = {(r["from_zone"], r["to_zone"]): r["allowed"] for r in matrix}
+    assert crossings[("cranes", "internet")] is False
+    assert crossings[("office", "internet")] is True
+
+
+def test_exposure_names_the_vendor_platform_a_device_reaches(demo: Path) -> None:
+    rows = json.loads(run_cli("exposure", "--ip", "10.20.0.12", "--format", "json",
+                              db=demo / "demo.duckdb").stdout)
+    assert rows and {r["device"] for r in rows} == {"10.20.0.12"}
+    cloud = [r for r in rows if r["name"] == "www.hik-connect.com"]
+    assert cloud and "(Hikvision)" in cloud[0]["platform"]
+    assert cloud[0]["country"] and cloud[0]["bytes_out"] > 0
+
+
+def test_report_has_the_zone_grid_and_external_destinations(demo: Path) -> None:
+    html = (demo / "report.html").read_text()
+    assert "Zones: who talks to whom" in html and "background:#f8d7d3" in html
+    assert "What reaches out: external destinations" in html
+    assert "www.hik-connect.com" in html

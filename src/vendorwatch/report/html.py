@@ -44,6 +44,7 @@ def report_context(store: Store, site: str | None = None) -> dict[str, Any]:
     sites = sorted({a["site"] for a in assets} | {s["site"] for s in sources})
     makers = ownership_of_makers(assets)
     return {
+        **reach_context(store, site),
         "version": __version__,
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "sites": [s or "(no site given)" for s in sites],
@@ -56,6 +57,41 @@ def report_context(store: Store, site: str | None = None) -> dict[str, Any]:
         "chart": makers_by_risk(assets),
         "makers_high_risk": sorted({a["manufacturer"] for a in high_risk if a["manufacturer"]}),
         "makers": makers,
+    }
+
+
+MAX_DESTINATIONS = 200
+
+
+def reach_context(store: Store, site: str | None) -> dict[str, Any]:
+    """What reaches out and what is reachable: external destinations per device (named,
+    with vendor platforms) and the zone-to-zone matrix as a grid."""
+    from vendorwatch.detect import detect_context
+    from vendorwatch.detect.destinations import external_destinations
+    from vendorwatch.detect.segmentation import zone_matrix
+
+    ctx = detect_context(store)
+    destinations = external_destinations(ctx, site=site)
+    matrix = [r for r in zone_matrix(store, ctx.zones)
+              if (site is None or r["site"] == site)
+              and r["from_zone"] not in ("unknown", "multicast")
+              and r["to_zone"] not in ("unknown", "multicast")]
+    zones = sorted({r["from_zone"] for r in matrix} | {r["to_zone"] for r in matrix},
+                   key=lambda z: (z == "internet", z))
+    cells: dict[str, dict[str, Any]] = {}
+    for row in matrix:
+        key = f"{row['from_zone']}\x1f{row['to_zone']}"
+        cell = cells.setdefault(key, {"flows": 0, "bytes": 0, "allowed": row["allowed"]})
+        cell["flows"] += row["flows"]
+        cell["bytes"] += row["bytes"]
+    return {
+        "destinations": destinations[:MAX_DESTINATIONS],
+        "destinations_total": len(destinations),
+        "platform_devices": sorted({(d["device"], d["platform"]) for d in destinations
+                                    if d["platform"]}),
+        "zone_names": zones,
+        "zone_cells": cells,
+        "zones_declared": ctx.zones.declared,
     }
 
 
