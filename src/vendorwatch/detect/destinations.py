@@ -21,6 +21,15 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() + "Z" if value is not None else None
 
 
+def dns_resolvers(store: Store) -> set[tuple[str, str]]:
+    """(site, address) of hosts that answer other hosts' DNS queries: their own lookups
+    are mostly forwarded for others, so a name they look up is not a name they call."""
+    return {(r["site"], r["ip"]) for r in store.query(
+        """SELECT DISTINCT s.site, f.dst_ip AS ip FROM flows f
+           JOIN sources s ON s.id = f.source_id
+           WHERE f.dst_port = 53 AND f.dst_packets > 0 AND f.src_ip <> f.dst_ip""")}
+
+
 def address_names(store: Store) -> dict[tuple[str, str], str]:
     """(site, address) → the name it was most often reached by: the flows' own server
     names first, then DNS answers, then certificate common names."""

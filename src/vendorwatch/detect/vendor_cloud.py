@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from vendorwatch import signals
+from vendorwatch.detect.destinations import dns_resolvers
 from vendorwatch.detect.interface import DetectContext, Detector, Finding, evidence_row
 from vendorwatch.detect.internet_exposure import is_public
 
@@ -26,6 +27,7 @@ class VendorCloud(Detector):
         calls: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
         endpoints: dict[str, Any] = {}
         names = ", ".join(f"'{s}'" for s in NAME_SIGNALS)
+        resolvers = dns_resolvers(ctx.store)
         for row in ctx.store.query(
             f"""SELECT s.site, e.ts, e.ip, e.peer_ip, e.signal, e.value, e.source
                 FROM evidence e JOIN sources s ON s.id = e.source_id
@@ -33,6 +35,8 @@ class VendorCloud(Detector):
         ):
             if (row["site"], row["ip"]) not in assets:
                 continue
+            if row["signal"] == signals.DNS_QUERY and (row["site"], row["ip"]) in resolvers:
+                continue  # a resolver forwarding its clients' lookups
             endpoint = ctx.registry.endpoint_for_host(row["value"])
             if endpoint is None:
                 continue
