@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import duckdb
 import pandas as pd
@@ -63,6 +63,8 @@ class IngestBatch:
         # the files this source read: path -> sha256
         self.skip_files: set[Path] = set()
         self.files_read: dict[str, str] = {}
+        # the user's header → canonical column mapping for tabular inputs (--columns)
+        self.column_map: dict[str, str] = {}
 
     def evidence(
         self,
@@ -89,6 +91,20 @@ class IngestBatch:
         self._flows.append(record)
         if len(self._flows) >= FLUSH_ROWS:
             self._flush_flows()
+
+    def table_rows(self, table: str, rows: list[dict[str, Any]]) -> None:
+        """Append rows of a register table (register_assets, access_register, inspections)
+        for this source; keys are column names, source_id is added."""
+        if not rows:
+            return
+        frame = pd.DataFrame.from_records(rows)
+        self.con.register("_vw_table", frame)
+        columns = ", ".join(f'"{c}"' for c in frame.columns)
+        self.con.execute(
+            f"INSERT INTO {table} (source_id, {columns}) SELECT ?, {columns} FROM _vw_table",
+            [self.source_id],
+        )
+        self.con.unregister("_vw_table")
 
     def flush(self) -> None:
         self._flush_evidence()
