@@ -29,7 +29,8 @@ def test_random_bytes(tmp_path: Path) -> None:
     done = run_cli("ingest", str(noise), db=tmp_path / "db.duckdb")
     assert done.returncode == 2
     assert done.stderr.strip() == (
-        f"error: {noise}: not a known kind of input (expected one of: capture, zeek)"
+        f"error: {noise}: not a known kind of input "
+        "(expected one of: capture, zeek, ipfix, nfdump, suricata-eve, joy)"
     )
     assert "Traceback" not in done.stderr
 

@@ -39,6 +39,7 @@ def register(app: typer.Typer) -> None:
     app.command()(triage)
     app.command()(exposure)
     app.command()(zones)
+    app.command()(impact)
 
 
 def triage(
@@ -102,3 +103,41 @@ def zones(
         rows = zone_matrix(store, load_zones(store))
     emit(rows, fmt, ["from_zone", "to_zone", "flows", "bytes", "from_hosts", "to_hosts",
                      "allowed"], "Zone matrix", out)
+
+
+def impact(
+    ctx: typer.Context,
+    maker: Annotated[str | None, typer.Option(help="Every device this maker made stops.")]
+    = None,
+    owner: Annotated[str | None, typer.Option(help="Every device of makers this owner "
+                                                   "controls stops (e.g. CETC).")] = None,
+    country: Annotated[str | None, typer.Option(help="Every device of makers based in or "
+                                                     "controlled from this country (e.g. CN) "
+                                                     "stops.")] = None,
+    site: Annotated[str | None, typer.Option(help="Only this site.")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="table, json or csv")] = Format.table,
+) -> None:
+    """What stops per function (scanning, cranes, CCTV…) if one maker, owner or country's
+    devices are all switched off or unreachable: devices and declared capacity lost."""
+    from vendorwatch.cli.app import _fail, _open, out, say
+    from vendorwatch.detect.concentration import devices, select
+    from vendorwatch.detect.concentration import impact as impact_of
+    from vendorwatch.intel import load_registry
+
+    chosen = [o for o in (maker, owner, country) if o is not None]
+    if len(chosen) != 1:
+        raise _fail("give exactly one of --maker, --owner or --country")
+    registry = load_registry()
+    with _open(ctx, reading=True) as store:
+        found = devices(store, registry, site)
+    lost, scenario = select(registry, found, maker=maker, owner=owner, country=country)
+    rows = impact_of(found, lost)
+    if fmt is Format.table:
+        say(f"if {scenario} stops: {len(lost)} of {len(found)} devices serving a function")
+        for row in rows:
+            row["devices_lost"] = f"{row['devices_lost']} of {row['devices']}"
+            row["share_lost"] = f"{row['share_lost']:.0%}"
+            if row["capacity_share_lost"] is not None:
+                row["capacity_share_lost"] = f"{row['capacity_share_lost']:.0%}"
+    emit(rows, fmt, ["site", "function", "devices_lost", "share_lost", "capacity_lost",
+                     "capacity_share_lost", "remaining"], "Kill-switch impact", out)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from vendorwatch.detect.concentration import Concentration
 from vendorwatch.detect.high_risk_vendor import HighRiskVendorDevice
 from vendorwatch.detect.interface import DetectContext, Detector, Finding, severity_rank
 from vendorwatch.detect.internet_exposure import InternetExposure
+from vendorwatch.detect.out_of_band import OutOfBand
+from vendorwatch.detect.remote_access import RemoteAccess
 from vendorwatch.detect.segmentation import Segmentation
 from vendorwatch.detect.vendor_cloud import VendorCloud
 from vendorwatch.intel import Registry, load_registry
@@ -20,7 +23,8 @@ from vendorwatch.store import Store
 DEFAULT_POLICY = "general"
 
 DETECTORS: list[Detector] = [
-    HighRiskVendorDevice(), InternetExposure(), VendorCloud(), Segmentation(),
+    HighRiskVendorDevice(), InternetExposure(), VendorCloud(), RemoteAccess(), OutOfBand(),
+    Segmentation(), Concentration(),
 ]
 
 __all__ = ["DETECTORS", "Finding", "detect_context", "run_detectors", "severity_rank"]
