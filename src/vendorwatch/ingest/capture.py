@@ -183,7 +183,7 @@ UDP_SERVER_PORTS = frozenset({53, 67, 69, 123, 137, 138, 161, 162, 500, 514, 190
                               5353, 5355})
 
 
-def _seen_from_server_side(record: FlowRecord) -> bool:
+def seen_from_server_side(record: FlowRecord) -> bool:
     """A flow whose first packet came from the service's end: a UDP answer without its
     question, or a TCP connection caught mid-stream (from a well-known port to an
     ephemeral one)."""
@@ -203,7 +203,7 @@ def _group_address(ip: str) -> bool:
     return parsed.is_multicast or ip == "255.255.255.255" or ip.endswith(".255")
 
 
-def _reversed(record: FlowRecord) -> FlowRecord:
+def reversed_flow(record: FlowRecord) -> FlowRecord:
     return record._replace(
         src_ip=record.dst_ip, src_port=record.dst_port, dst_ip=record.src_ip,
         dst_port=record.src_port, src_mac=record.dst_mac, dst_mac=record.src_mac,
@@ -244,8 +244,8 @@ def _flow_rows(flow: Any) -> tuple[FlowRecord, list[Row]]:
         user_agent=user_agent,
         ja4=ja4,
     )
-    if _seen_from_server_side(record):
-        record = _reversed(record)
+    if seen_from_server_side(record):
+        record = reversed_flow(record)
     facts: list[Row] = []
     ts = record.ts_first
     if app and app != "Unknown":

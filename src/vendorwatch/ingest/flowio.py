@@ -22,13 +22,12 @@ from vendorwatch.errors import InputError, InputWarning
 from vendorwatch.ingest.interface import Progress
 from vendorwatch.ingest.packets.context import text
 from vendorwatch.ingest.packets.scan import MAX_MACS_PER_HOST
-from vendorwatch.ingest.zeek import GZIP_MAGIC, UNSPECIFIED
-from vendorwatch.ingest.zeek import _addr as addr
-from vendorwatch.ingest.zeek import _float as number
-from vendorwatch.ingest.zeek import _int as count
-from vendorwatch.ingest.zeek import _mac as mac
-from vendorwatch.ingest.zeek import _open as open_maybe_gzip
-from vendorwatch.ingest.zeek import _ts as timestamp
+from vendorwatch.ingest.zeek import GZIP_MAGIC, UNSPECIFIED, open_maybe_gzip
+from vendorwatch.ingest.zeek import address_value as addr
+from vendorwatch.ingest.zeek import float_value as number
+from vendorwatch.ingest.zeek import int_value as count
+from vendorwatch.ingest.zeek import mac_value as mac
+from vendorwatch.ingest.zeek import timestamp_value as timestamp
 from vendorwatch.store.batch import IngestBatch
 
 __all__ = [

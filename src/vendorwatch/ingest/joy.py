@@ -34,7 +34,7 @@ from typing import Any
 
 from vendorwatch import signals
 from vendorwatch.errors import InputWarning
-from vendorwatch.ingest.capture import _reversed, _seen_from_server_side
+from vendorwatch.ingest.capture import reversed_flow, seen_from_server_side
 from vendorwatch.ingest.flowio import (
     Lines,
     addr,
@@ -143,8 +143,8 @@ def _flow(obj: dict[str, Any]) -> tuple[FlowRecord, list[Row]] | None:
         src_bytes=count(obj.get("bytes_out")),
         dst_bytes=count(obj.get("bytes_in")),
     )
-    if _seen_from_server_side(record):
-        record = _reversed(record)
+    if seen_from_server_side(record):
+        record = reversed_flow(record)
     client, server = record.src_ip, record.dst_ip
     rows: list[Row] = []
 

@@ -138,7 +138,7 @@ def _word(value: Any) -> str | None:
     return None
 
 
-def _int(value: Any, low: int = 0, high: int = MAX_COUNT) -> int | None:
+def int_value(value: Any, low: int = 0, high: int = MAX_COUNT) -> int | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, float):
@@ -155,7 +155,7 @@ def _int(value: Any, low: int = 0, high: int = MAX_COUNT) -> int | None:
     return value if low <= value <= high else None
 
 
-def _float(value: Any) -> float | None:
+def float_value(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -170,10 +170,10 @@ def _float(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _ts(value: Any) -> float | None:
+def timestamp_value(value: Any) -> float | None:
     """Epoch seconds from a Zeek time: epoch number (btest masks give None), epoch
     milliseconds, or an ISO-8601 string (JSON::TS_ISO8601)."""
-    number = _float(value)
+    number = float_value(value)
     if number is None and isinstance(value, str) and "-" in value:
         try:
             moment = datetime.fromisoformat(value.strip())
@@ -240,17 +240,17 @@ def _mac_text(candidate: str) -> str:
     return candidate if ok and candidate != "00:00:00:00:00:00" else ""
 
 
-def _addr(value: Any) -> str | None:
+def address_value(value: Any) -> str | None:
     """An IP address in canonical text form, or None."""
     return _normalised(value, _ADDR_CACHE, _address_text, 1_000_000)
 
 
 def _unicast(value: Any) -> str | None:
-    found = _addr(value)
+    found = address_value(value)
     return None if found is None or found in UNSPECIFIED else found
 
 
-def _mac(value: Any) -> str | None:
+def mac_value(value: Any) -> str | None:
     """A MAC address as lower-case colon-separated hex, or None (also for all zeros,
     which Bro's dhcp.log writes for messages without a client hardware address)."""
     return _normalised(value, _MAC_CACHE, _mac_text, 100_000)
@@ -297,7 +297,7 @@ def _type_from_name(name: str) -> str:
     return _log_type(name.split(".", 1)[0])
 
 
-def _open(path: Path) -> tuple[IO[bytes], IO[bytes], bool]:
+def open_maybe_gzip(path: Path) -> tuple[IO[bytes], IO[bytes], bool]:
     """(stream of the log's bytes, the underlying file, compressed?)."""
     raw: IO[bytes] = path.open("rb")
     try:
@@ -471,42 +471,42 @@ class _Mapper:
     # conn.log -------------------------------------------------------------------------
 
     def conn(self, row: Row) -> None:
-        orig = _addr(row.get("id.orig_h"))
-        resp = _addr(row.get("id.resp_h"))
+        orig = address_value(row.get("id.orig_h"))
+        resp = address_value(row.get("id.resp_h"))
         if orig is None or resp is None:
             return
-        ts = _ts(row.get("ts"))
+        ts = timestamp_value(row.get("ts"))
         proto_name = _word(row.get("proto"))
         proto = PROTOCOLS.get(proto_name or "")
         if proto == 1 and ":" in orig:
             proto = 58
         if proto is None:
-            proto = _int(row.get("ip_proto"), 0, 255)
-        duration = _float(row.get("duration"))
+            proto = int_value(row.get("ip_proto"), 0, 255)
+        duration = float_value(row.get("duration"))
         ts_last = ts
         if ts is not None and duration is not None and 0 <= duration < MAX_TS:
             ts_last = ts + duration
-        src_mac = _mac(row.get("orig_l2_addr"))
-        dst_mac = _mac(row.get("resp_l2_addr"))
-        resp_port = _int(row.get("id.resp_p"), 0, 65535)
-        resp_pkts = _int(row.get("resp_pkts"))
+        src_mac = mac_value(row.get("orig_l2_addr"))
+        dst_mac = mac_value(row.get("resp_l2_addr"))
+        resp_port = int_value(row.get("id.resp_p"), 0, 65535)
+        resp_pkts = int_value(row.get("resp_pkts"))
         service = _text(row.get("service"))
         self.batch.flow(
             FlowRecord(
                 ts_first=ts,
                 ts_last=ts_last,
                 src_ip=orig,
-                src_port=_int(row.get("id.orig_p"), 0, 65535),
+                src_port=int_value(row.get("id.orig_p"), 0, 65535),
                 dst_ip=resp,
                 dst_port=resp_port,
                 proto=proto,
-                vlan=_int(row.get("vlan"), 0, 4095),
+                vlan=int_value(row.get("vlan"), 0, 4095),
                 src_mac=src_mac,
                 dst_mac=dst_mac,
-                src_packets=_int(row.get("orig_pkts")),
+                src_packets=int_value(row.get("orig_pkts")),
                 dst_packets=resp_pkts,
-                src_bytes=_int(row.get("orig_ip_bytes")),
-                dst_bytes=_int(row.get("resp_ip_bytes")),
+                src_bytes=int_value(row.get("orig_ip_bytes")),
+                dst_bytes=int_value(row.get("resp_ip_bytes")),
                 app=service,
             )
         )
@@ -533,30 +533,30 @@ class _Mapper:
     # dns, http, ssl, x509, ssh ------------------------------------------------------
 
     def dns(self, row: Row) -> None:
-        client = _addr(row.get("id.orig_h"))
+        client = address_value(row.get("id.orig_h"))
         if client is None:
             return
         if (
-            _int(row.get("id.orig_p")) in LOCAL_NAME_PORTS
-            or _int(row.get("id.resp_p")) in LOCAL_NAME_PORTS
+            int_value(row.get("id.orig_p")) in LOCAL_NAME_PORTS
+            or int_value(row.get("id.resp_p")) in LOCAL_NAME_PORTS
         ):
             return
-        server = _addr(row.get("id.resp_h"))
+        server = address_value(row.get("id.resp_h"))
         name = _text(row.get("original_query")) or _text(row.get("query"))
         if name is None:
             return
-        ts = _ts(row.get("ts"))
+        ts = timestamp_value(row.get("ts"))
         self.emit(ts, client, server, signals.DNS_QUERY, name)
         for item in _items(row.get("answers"), self.set_sep):
-            address = _addr(item)
+            address = address_value(item)
             if address is not None:
                 self.emit(ts, client, server, signals.DNS_ANSWER, text(
                     f"{name}={address}".encode()))
 
     def http(self, row: Row) -> None:
-        client = _addr(row.get("id.orig_h"))
-        server = _addr(row.get("id.resp_h"))
-        ts = _ts(row.get("ts"))
+        client = address_value(row.get("id.orig_h"))
+        server = address_value(row.get("id.resp_h"))
+        ts = timestamp_value(row.get("ts"))
         if client is not None:
             self.emit(ts, client, server, signals.HTTP_HOST, _text(row.get("host")))
             self.emit(ts, client, server, signals.HTTP_USER_AGENT, _text(row.get("user_agent")))
@@ -564,9 +564,9 @@ class _Mapper:
             self.emit(ts, server, client, signals.HTTP_SERVER, _text(row.get("server")))
 
     def ssl(self, row: Row) -> None:
-        client = _addr(row.get("id.orig_h"))
-        server = _addr(row.get("id.resp_h"))
-        ts = _ts(row.get("ts"))
+        client = address_value(row.get("id.orig_h"))
+        server = address_value(row.get("id.resp_h"))
+        ts = timestamp_value(row.get("ts"))
         if client is not None:
             self.emit(ts, client, server, signals.TLS_SNI, _text(row.get("server_name")))
         if server is None or client is None:
@@ -603,9 +603,9 @@ class _Mapper:
                 self.certs.setdefault(key, cert)
 
     def ssh(self, row: Row) -> None:
-        client = _addr(row.get("id.orig_h"))
-        server = _addr(row.get("id.resp_h"))
-        ts = _ts(row.get("ts"))
+        client = address_value(row.get("id.orig_h"))
+        server = address_value(row.get("id.resp_h"))
+        ts = timestamp_value(row.get("ts"))
         if client is not None:
             self.emit(ts, client, server, signals.SSH_BANNER, _text(row.get("client")))
         if server is not None:
@@ -614,13 +614,13 @@ class _Mapper:
     # dhcp and the policy logs -------------------------------------------------------
 
     def dhcp(self, row: Row) -> None:
-        mac = _mac(row.get("mac"))
+        mac = mac_value(row.get("mac"))
         assigned = _unicast(row.get("assigned_addr")) or _unicast(row.get("assigned_ip"))
         client = _unicast(row.get("client_addr"))
         if client is None and "client_addr" not in row:  # Bro 2.4: the port-68 end
-            if _int(row.get("id.orig_p")) == 68:
+            if int_value(row.get("id.orig_p")) == 68:
                 client = _unicast(row.get("id.orig_h"))
-            elif _int(row.get("id.resp_p")) == 68:
+            elif int_value(row.get("id.resp_p")) == 68:
                 client = _unicast(row.get("id.resp_h"))
         # requested_addr is only asked for, anyone's to claim: never a host's address here.
         if mac is not None:
@@ -628,7 +628,7 @@ class _Mapper:
                 self.dhcp_address[mac] = assigned
             if client is not None:
                 self.dhcp_address.setdefault(mac, client)
-        ts = _ts(row.get("ts"))
+        ts = timestamp_value(row.get("ts"))
         facts = (
             (signals.MAC, mac),
             (signals.DHCP_HOSTNAME, _text(row.get("host_name"))),
@@ -645,7 +645,7 @@ class _Mapper:
                 self.pending_macs.append((ts, mac, signal, value, self.source))
 
     def software(self, row: Row) -> None:
-        host = _addr(row.get("host"))
+        host = address_value(row.get("host"))
         if host is None:
             return
         value = _text(row.get("unparsed_version"))
@@ -653,19 +653,19 @@ class _Mapper:
             name = _text(row.get("name"))
             if name is None:
                 return
-            parts = [_int(row.get(f"version.{p}")) for p in ("major", "minor", "minor2",
+            parts = [int_value(row.get(f"version.{p}")) for p in ("major", "minor", "minor2",
                                                             "minor3")]
             numbers = [str(p) for p in parts if p is not None]
             addl = _text(row.get("version.addl"))
             value = " ".join(x for x in (name, ".".join(numbers), addl) if x)
-        self.emit(_ts(row.get("ts")), host, None, signals.SOFTWARE, value)
+        self.emit(timestamp_value(row.get("ts")), host, None, signals.SOFTWARE, value)
 
     def known_hosts(self, row: Row) -> None:
         """Presence only: no identity signal (see the module docstring)."""
 
     def known_services(self, row: Row) -> None:
-        host = _addr(row.get("host"))
-        port = _int(row.get("port_num"), 0, 65535)
+        host = address_value(row.get("host"))
+        port = int_value(row.get("port_num"), 0, 65535)
         proto = _word(row.get("port_proto"))
         if host is None or port is None or proto is None:
             return
@@ -673,22 +673,22 @@ class _Mapper:
             {n for item in _items(row.get("service"), self.set_sep) if (n := _text(item))}
         )
         value = f"{proto}/{port}" + (f" {','.join(names)}" if names else "")
-        self.emit(_ts(row.get("ts")), host, None, signals.SERVICE, value)
+        self.emit(timestamp_value(row.get("ts")), host, None, signals.SERVICE, value)
 
     def known_certs(self, row: Row) -> None:
-        host = _addr(row.get("host"))
+        host = address_value(row.get("host"))
         if host is None:
             return
-        ts = _ts(row.get("ts"))
+        ts = timestamp_value(row.get("ts"))
         self.emit(ts, host, None, signals.TLS_CERT_SUBJECT, _dn(row.get("subject")))
         self.emit(ts, host, None, signals.TLS_CERT_ISSUER, _dn(row.get("issuer_subject")))
 
     def known_devices(self, row: Row) -> None:
-        mac = _mac(row.get("mac"))
+        mac = mac_value(row.get("mac"))
         name = _text(row.get("dhcp_host_name"))
         if mac is not None and name:
             self.pending_macs.append(
-                (_ts(row.get("ts")), mac, signals.DHCP_HOSTNAME, name, self.source)
+                (timestamp_value(row.get("ts")), mac, signals.DHCP_HOSTNAME, name, self.source)
             )
 
     # the end of the source ----------------------------------------------------------
@@ -836,7 +836,7 @@ class ZeekReader(SourceReader):
     def _read_log(self, log: ZeekLog, mapper: _Mapper, meter: _Meter,
                   state: _FileState) -> InputWarning | None:
         try:
-            stream, raw, _compressed = _open(log.path)
+            stream, raw, _compressed = open_maybe_gzip(log.path)
             with raw, stream:
                 if log.fmt == "tsv":
                     self._tsv(log, stream, raw, mapper, meter, state)
