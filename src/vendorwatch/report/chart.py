@@ -58,3 +58,31 @@ def makers_by_risk(assets: list[dict[str, Any]], limit: int = 20) -> dict[str, A
         "label_width": LABEL_WIDTH,
         "legend": [(risk, RISK_COLOURS[risk]) for risk in RISK_ORDER],
     }
+
+
+def shares_by_function(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """One bar per (site, function), split into each maker's share of its devices and
+    coloured by the maker's risk: where one maker holds the function, it shows."""
+    functions: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        if row["level"] == "maker":
+            functions.setdefault((row["site"], row["function"]), []).append(row)
+    bars = []
+    for index, ((site, function), held) in enumerate(sorted(functions.items())):
+        x = float(LABEL_WIDTH)
+        segments = []
+        for row in sorted(held, key=lambda r: (RISK_ORDER.index(r["risk"])
+                                               if r["risk"] in RISK_ORDER else 9, -r["share"])):
+            width = BAR_WIDTH * row["share"]
+            segments.append(Segment(x, width, RISK_COLOURS.get(row["risk"], "#9bb7c9"),
+                                    f"{row['name']} ({row['risk']} risk)", row["devices"]))
+            x += width
+        label = function if len({s for s, _ in functions}) < 2 else f"{site}: {function}"
+        bars.append(Bar(label, index * (BAR_HEIGHT + GAP), len(held), segments))
+    return {
+        "bars": bars,
+        "width": LABEL_WIDTH + BAR_WIDTH + 60,
+        "height": max(len(bars), 1) * (BAR_HEIGHT + GAP),
+        "bar_height": BAR_HEIGHT,
+        "label_width": LABEL_WIDTH,
+    }

@@ -14,7 +14,7 @@ from jinja2 import Environment
 
 from vendorwatch import __version__
 from vendorwatch.detect.interface import SEVERITIES
-from vendorwatch.report.chart import makers_by_risk
+from vendorwatch.report.chart import makers_by_risk, shares_by_function
 from vendorwatch.report.pages import page_environment
 from vendorwatch.store import Store
 from vendorwatch.store.views import list_assets, list_findings
@@ -45,6 +45,7 @@ def report_context(store: Store, site: str | None = None) -> dict[str, Any]:
     makers = ownership_of_makers(assets)
     return {
         **reach_context(store, site),
+        **dependence_context(store, site),
         "version": __version__,
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "sites": [s or "(no site given)" for s in sites],
@@ -92,6 +93,25 @@ def reach_context(store: Store, site: str | None) -> dict[str, Any]:
         "zone_names": zones,
         "zone_cells": cells,
         "zones_declared": ctx.zones.declared,
+    }
+
+
+def dependence_context(store: Store, site: str | None) -> dict[str, Any]:
+    """Concentration per function and what stops if every device of a maker based in or
+    controlled from China stopped (the kill-switch question)."""
+    from vendorwatch.detect.concentration import concentration, devices, impact, select
+    from vendorwatch.intel import load_registry
+
+    registry = load_registry()
+    found = devices(store, registry, site)
+    rows = concentration(found)
+    lost, scenario = select(registry, found, country="CN")
+    return {
+        "concentration": [r for r in rows if r["level"] == "maker"],
+        "concentration_owners": [r for r in rows if r["level"] == "owner"],
+        "concentration_chart": shares_by_function(rows),
+        "kill_switch": impact(found, lost),
+        "kill_switch_scenario": scenario,
     }
 
 
