@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from vendorwatch.detect.beaconing import Beaconing
 from vendorwatch.detect.concentration import Concentration
 from vendorwatch.detect.high_risk_vendor import HighRiskVendorDevice
 from vendorwatch.detect.interface import DetectContext, Detector, Finding, severity_rank
@@ -24,7 +25,7 @@ DEFAULT_POLICY = "general"
 
 DETECTORS: list[Detector] = [
     HighRiskVendorDevice(), InternetExposure(), VendorCloud(), RemoteAccess(), OutOfBand(),
-    Segmentation(), Concentration(),
+    Beaconing(), Segmentation(), Concentration(),
 ]
 
 __all__ = ["DETECTORS", "Finding", "detect_context", "run_detectors", "severity_rank"]
