@@ -177,19 +177,21 @@ def test_a_fleet_raises_severity_and_is_one_finding(net: Net) -> None:
     assert fleet[0].summary.startswith("5 Dahua Technology IPC-HFW2431S devices beacon to")
 
 
-def test_ntp_is_capped(net: Net) -> None:
+def test_ntp_and_internal_dns_are_not_reported(net: Net) -> None:
     net.asset("port", "10.0.0.20", "Hikvision", "DS-2CD2143", risk="critical")
     net.beacon("port", "10.0.0.20", "162.159.200.1", period=64, jitter=0.01, missed=0,
                dport=123)
     net.beacon("port", "10.0.0.20", "10.0.0.53", period=30, jitter=0.02, missed=0,
                dport=53, seed=5, server_name="hik-connect.com")
-    findings = run(net.commit())
-    assert len(findings) == 2
-    for finding in findings:
-        assert severity_rank(finding.severity) <= severity_rank("low"), finding.summary
-        assert finding.details["benign"] in ("ntp", "dns-internal")
-    dns = next(f for f in findings if f.details["benign"] == "dns-internal")
-    assert dns.details["destination"]["name"] is None  # a resolver, not the name it resolves
+    net.beacon("port", "10.0.0.20", "10.0.0.9", period=60, jitter=0.02, missed=0,
+               dport=502, seed=6)  # polling inside the site
+    store = net.commit()
+    # known periodic services and in-site polling are scored, not reported
+    assert run(store) == []
+    scored = {(r["dst_port"], r["dest"]) for r in pair_statistics(store.con).to_dict("records")
+              if score_pair(r).pattern is not None}
+    # all three channels beacon; the DNS one is keyed by the resolver, not the name resolved
+    assert scored == {(123, "162.159.200.1"), (53, "10.0.0.53"), (502, "10.0.0.9")}
 
 
 def test_persistent_udp_heartbeat_is_one_long_flow(net: Net) -> None:

@@ -580,12 +580,14 @@ class Beaconing(Detector):
             fleet.members.sort(key=lambda m: _ip_sort(m.asset["ip"]))
         samples = _samples(ctx, list(fleets.values()))
         for key in sorted(fleets):
-            yield self._finding(ctx, fleets[key], samples)
+            found = self._finding(ctx, fleets[key], samples)
+            if found is not None:
+                yield found
 
     def _finding(
         self, ctx: DetectContext, fleet: _Fleet,
         samples: dict[tuple[str, str, str, int, int], list[dict[str, Any]]],
-    ) -> Finding:
+    ) -> Finding | None:
         first = fleet.members[0]
         ips = [m.asset["ip"] for m in fleet.members]
         dst_ip = str(first.stats["dst_ip"])
@@ -624,9 +626,11 @@ class Beaconing(Detector):
             if len(ips) >= FLEET_LARGE:
                 rank += 1
         rank = min(rank, len(SEVERITIES) - 1)
-        if benign is not None:
-            rank = 0
-            reasons.append(f"benign periodic service ({benign.id}): {benign.reason}")
+        if benign is not None or not (public or endpoint is not None):
+            # polling inside the site (SCADA, recorders, time and name services) and the
+            # known periodic services of the benign list are how networks run, not a
+            # phone-home: they are scored but not reported
+            return None
         severity = SEVERITIES[rank]
 
         best = max(fleet.members, key=lambda m: m.scored.score)
