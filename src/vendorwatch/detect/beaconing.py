@@ -67,9 +67,11 @@ device's maker is high or critical risk (registry or the asset's own risk); the 
 least ``FLEET_MIN`` (3) members calling a public or vendor destination, and once more from
 ``FLEET_LARGE`` (20) — many identical devices on one vendor's clock are exactly the
 vendor-wide reach (a "kill switch") the operator must know about, so commonness raises
-severity here rather than marking the destination as benign. Channels matching the benign
-list (``data/benign_periodic.yaml``: NTP, internal DNS, discovery protocols, OS time, update
-and connectivity checks) are capped at info.
+severity here rather than marking the destination as benign. Only calls that leave the
+site (a public destination) or reach a registry vendor endpoint are reported: polling
+inside the site (SCADA, recorders, internal time and name services) and channels matching
+the benign list (``data/benign_periodic.yaml``: NTP, discovery protocols, OS time, update
+and connectivity checks, each with its reason) are scored but not reported.
 
 The statistics are computed in DuckDB (window ``lag()`` over the flow start, ``median``,
 ``quantile_cont``, ``mad``), with channels keyed by a 64-bit hash of their five key columns
