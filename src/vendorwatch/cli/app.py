@@ -129,6 +129,11 @@ ClosedZoneOption = Annotated[
                                        "10.20.0.0/24) that must have no external traffic; "
                                        "repeatable; kept in the store."),
 ]
+AccessPolicyOption = Annotated[
+    str | None,
+    typer.Option("--access-policy", help="Access screening policy: port, airport, rail or a "
+                                         ".yaml file; kept in the store."),
+]
 AllowlistOption = Annotated[
     Path | None,
     typer.Option("--allowlist", help="Allowlist of expected endpoints (YAML, each entry with "
@@ -137,9 +142,12 @@ AllowlistOption = Annotated[
 
 
 def _set_site_files(
-    store: Store, zones: Path | None, closed: list[str] | None, allowlist: Path | None
+    store: Store, zones: Path | None, closed: list[str] | None, allowlist: Path | None,
+    access_policy: str | None = None,
 ) -> bool:
-    """Validate and keep the zone file, closed zones and allowlist; True when any changed."""
+    """Validate and keep the zone file, closed zones, allowlist and access policy; True
+    when any changed."""
+    from vendorwatch.detect.access_policy import load_access_policy
     from vendorwatch.site.allowlist import read_allowlist_file
     from vendorwatch.site.zones import read_zone_file
 
@@ -149,6 +157,9 @@ def _set_site_files(
             wanted["zones"] = read_zone_file(zones)
         if allowlist is not None:
             wanted["allowlist"] = read_allowlist_file(allowlist)
+        if access_policy is not None:
+            load_access_policy(access_policy)
+            wanted["access_policy"] = access_policy
     except InputError as exc:
         raise _fail(exc.line()) from None
     if closed:
@@ -189,13 +200,14 @@ def ingest(
     zones: ZonesOption = None,
     closed_zone: ClosedZoneOption = None,
     allowlist: AllowlistOption = None,
+    access_policy: AccessPolicyOption = None,
 ) -> None:
     """Ingest captures and logs (kind detected from content), then identify and detect."""
     from vendorwatch.ingest import detect_reader, ingest_path
 
     store = _open(ctx)
     changed = _set_policy(store, policy)
-    changed = _set_site_files(store, zones, closed_zone, allowlist) or changed
+    changed = _set_site_files(store, zones, closed_zone, allowlist, access_policy) or changed
     failed = False
     current: list[dict[str, Any]] = []
     with store, Progress(
@@ -257,11 +269,12 @@ def detect(
     zones: ZonesOption = None,
     closed_zone: ClosedZoneOption = None,
     allowlist: AllowlistOption = None,
+    access_policy: AccessPolicyOption = None,
 ) -> None:
     """Re-identify assets and re-run every detector on what is stored."""
     with _open(ctx) as store:
         _set_policy(store, policy)
-        _set_site_files(store, zones, closed_zone, allowlist)
+        _set_site_files(store, zones, closed_zone, allowlist, access_policy)
         assets, findings = _refresh(store)
         say(f"{assets} assets, {len(findings)} findings")
         _exit_on(findings_list=list_findings(store), fail_on=fail_on)

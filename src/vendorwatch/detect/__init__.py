@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from vendorwatch.detect.access_policy import AccessPolicy
 from vendorwatch.detect.beaconing import Beaconing
 from vendorwatch.detect.concentration import Concentration
 from vendorwatch.detect.high_risk_vendor import HighRiskVendorDevice
 from vendorwatch.detect.interface import DetectContext, Detector, Finding, severity_rank
 from vendorwatch.detect.internet_exposure import InternetExposure
 from vendorwatch.detect.out_of_band import OutOfBand
+from vendorwatch.detect.register_reconciliation import RegisterReconciliation
 from vendorwatch.detect.remote_access import RemoteAccess
 from vendorwatch.detect.segmentation import Segmentation
 from vendorwatch.detect.vendor_cloud import VendorCloud
@@ -26,6 +28,8 @@ DEFAULT_POLICY = "general"
 DETECTORS: list[Detector] = [
     HighRiskVendorDevice(), InternetExposure(), VendorCloud(), RemoteAccess(), OutOfBand(),
     Beaconing(), Segmentation(), Concentration(),
+    # these read the findings of the detectors above
+    RegisterReconciliation(), AccessPolicy(),
 ]
 
 __all__ = ["DETECTORS", "Finding", "detect_context", "run_detectors", "severity_rank"]
@@ -51,6 +55,7 @@ def run_detectors(store: Store, registry: Registry | None = None) -> list[Findin
     state (ids are stable across runs)."""
     ctx = detect_context(store, registry)
     findings: list[Finding] = []
+    ctx.findings = findings  # later detectors read what earlier ones found
     for detector in DETECTORS:
         findings.extend(detector.run(ctx))
     decisions = latest_decisions(store)

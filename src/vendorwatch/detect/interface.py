@@ -57,6 +57,9 @@ class DetectContext:
     geo: Geo
     policy: Policy
     zones: Zones = field(default_factory=Zones)
+    # findings of the detectors that ran before this one in the same run (DETECTORS order);
+    # None outside a full run (a detector then reads the findings table)
+    findings: list[Finding] | None = None
 
 
 class Detector(ABC):
