@@ -16,7 +16,8 @@ A zone file is YAML::
 
 Without a zone file every internal subnet (/24 for IPv4, /64 for IPv6) is a zone of its own
 with no declared rules: the zone matrix is still drawn, but no flow is "not allowed".
-An address in no declared zone falls in its subnet's zone; public addresses are "internet".
+An address in no declared zone falls in its subnet's zone; public addresses are "internet",
+multicast and broadcast groups "multicast", and 0.0.0.0 / :: "unknown".
 """
 
 from __future__ import annotations
@@ -128,8 +129,10 @@ class Zones:
                 return name
         if parsed.is_global and not parsed.is_multicast:
             return INTERNET
-        if parsed.is_multicast or parsed.is_unspecified:
-            return "multicast" if parsed.is_multicast else "unknown"
+        if parsed.is_multicast or str(parsed) == "255.255.255.255":
+            return "multicast"  # group and broadcast addresses: no one's zone
+        if parsed.is_unspecified:
+            return "unknown"  # 0.0.0.0 / :: (a host before DHCP gave it an address)
         prefix = 24 if parsed.version == 4 else 64
         return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 

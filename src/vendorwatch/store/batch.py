@@ -48,9 +48,10 @@ def _ts_sql(column: str) -> str:
 class IngestBatch:
     """Collects rows for one source and appends them inside the source's transaction."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, source_id: int) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, source_id: int, site: str = "") -> None:
         self.con = con
         self.source_id = source_id
+        self.site = site  # the source's --site (register rows without a site column take it)
         self._evidence: list[tuple[float | None, str, str | None, str, str, str]] = []
         self._flows: list[FlowRecord] = []
         self._seen_evidence: set[tuple[str, str | None, str, str, str]] = set()

@@ -128,7 +128,7 @@ class Store:
                 [path, sha256, kind, site, _now()],
             ).fetchone()
             assert row is not None
-            batch = IngestBatch(self.con, int(row[0]))
+            batch = IngestBatch(self.con, int(row[0]), site)
             yield batch
             batch.flush()
             self.con.execute(
