@@ -400,9 +400,10 @@ def demo(
 
 def _register_command_groups() -> None:
     """Command modules beside this one add their commands here, one line each."""
-    from vendorwatch.cli import intel, screen, site, tender
+    from vendorwatch.cli import firmware, intel, screen, site, tender
 
     site.register(app)
+    firmware.register(app)
     screen.register(app)
     intel.register(app)
     tender.register(app)

@@ -8,6 +8,7 @@ from typing import Any
 from vendorwatch.detect.access_policy import AccessPolicy
 from vendorwatch.detect.beaconing import Beaconing
 from vendorwatch.detect.concentration import Concentration
+from vendorwatch.detect.firmware_approval import FirmwareApproval
 from vendorwatch.detect.high_risk_vendor import HighRiskVendorDevice
 from vendorwatch.detect.interface import DetectContext, Detector, Finding, severity_rank
 from vendorwatch.detect.internet_exposure import InternetExposure
@@ -29,7 +30,7 @@ DETECTORS: list[Detector] = [
     HighRiskVendorDevice(), InternetExposure(), VendorCloud(), RemoteAccess(), OutOfBand(),
     Beaconing(), Segmentation(), Concentration(),
     # these read the findings of the detectors above
-    RegisterReconciliation(), AccessPolicy(),
+    RegisterReconciliation(), AccessPolicy(), FirmwareApproval(),
 ]
 
 __all__ = ["DETECTORS", "Finding", "detect_context", "run_detectors", "severity_rank"]
