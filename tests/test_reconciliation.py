@@ -234,3 +234,12 @@ def test_this_runs_findings_are_used_when_the_context_carries_them(store: Store)
     # the table's second-gateway finding is not read; this run's cellular-device finding is
     assert not of(found, "comms-module-mismatch", key="SCN-01|undeclared")
     assert not of(found, "comms-module-mismatch", key="GW-01|declared-not-observed")
+
+
+def test_a_registered_routers_other_interfaces_are_registered(store: Store) -> None:
+    # 10.10.0.70 is registered with MAC aa:bb:cc:00:11:22; the same device seen on another
+    # VLAN address and by its IPv6 link-local (EUI-64) address is not "unregistered"
+    asset(store, "10.99.0.1", "Dell", "low", "workstation", mac="aa:bb:cc:00:11:22")
+    asset(store, "fe80::a8bb:ccff:fe00:1122", None)
+    found = {f.asset_ip for f in of(run(store), "unregistered-device")}
+    assert found == {"10.20.0.50", "10.10.0.60"}

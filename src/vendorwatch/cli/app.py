@@ -189,8 +189,9 @@ def _refresh(store: Store) -> tuple[int, list[Any]]:
 @app.command()
 def ingest(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="Captures (pcap, pcapng), Zeek log "
-                                                    "files or directories.")],
+    paths: Annotated[list[Path], typer.Argument(
+        help="Captures (pcap, pcapng), Zeek log files or directories, flow exports (nfdump "
+             "CSV, IPFIX, NetFlow v9, Suricata EVE, Joy), registers (CSV, XLSX).")],
     site: Annotated[str, typer.Option(help="Site the inputs belong to, e.g. 'Terminal West'.")]
     = "",
     fail_on: Annotated[str | None, typer.Option(callback=_check_severity,
@@ -201,10 +202,20 @@ def ingest(
     closed_zone: ClosedZoneOption = None,
     allowlist: AllowlistOption = None,
     access_policy: AccessPolicyOption = None,
+    columns: Annotated[Path | None, typer.Option(
+        "--columns", help="YAML mapping a register's own column headers to vendorwatch's "
+                          "(e.g. 'IP-adres: ip').")] = None,
 ) -> None:
-    """Ingest captures and logs (kind detected from content), then identify and detect."""
+    """Ingest captures, logs, flow exports and the site's registers (asset register, access
+    register, inspections; CSV or XLSX) — kind detected from content — then identify and
+    detect."""
     from vendorwatch.ingest import detect_reader, ingest_path
+    from vendorwatch.ingest.tabular import load_column_map
 
+    try:
+        column_map = load_column_map(columns) if columns is not None else None
+    except InputError as exc:
+        raise _fail(exc.line()) from None
     store = _open(ctx)
     changed = _set_policy(store, policy)
     changed = _set_site_files(store, zones, closed_zone, allowlist, access_policy) or changed
@@ -231,7 +242,8 @@ def ingest(
 
             started = time.monotonic()
             try:
-                result = ingest_path(store, path, site=site, progress=advance)
+                result = ingest_path(store, path, site=site, progress=advance,
+                                     columns=column_map)
             except KeyboardInterrupt:
                 progress.stop()
                 say(f"interrupted: {path} was rolled back; inputs ingested before it are kept")

@@ -80,7 +80,7 @@ def devices(store: Store, registry: Registry, site: str | None = None) -> list[D
     out: list[Device] = []
     for row in store.query(
         "SELECT asset_id, ip, mac, manufacturer, brand, function, capacity, site "
-        "FROM register_assets ORDER BY site, asset_id"
+        "FROM current_register_assets ORDER BY site, asset_id"
     ):
         seen = by_ip.get((row["site"], row["ip"])) or by_mac.get((row["site"], row["mac"]))
         maker, basis = row["manufacturer"] or row["brand"] or "", "register"

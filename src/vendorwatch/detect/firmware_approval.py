@@ -239,7 +239,7 @@ def devices(ctx: DetectContext) -> list[Device]:
     id), joined to the observed assets by IP address, else by MAC."""
     rows = ctx.store.query(
         """SELECT r.*, s.path AS source_path
-           FROM register_assets r JOIN sources s ON s.id = r.source_id
+           FROM current_register_assets r JOIN sources s ON s.id = r.source_id
            WHERE coalesce(trim(r.firmware), '') <> ''
            QUALIFY row_number() OVER (PARTITION BY r.site, r.asset_id
                                       ORDER BY r.source_id DESC, r.line DESC) = 1

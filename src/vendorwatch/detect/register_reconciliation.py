@@ -135,7 +135,7 @@ def json_value(value: Any) -> Any:
 def register_assets(ctx: DetectContext) -> list[dict[str, Any]]:
     """Register rows with the file they came from (``path``), in file and line order."""
     return ctx.store.query(
-        """SELECT r.*, s.path FROM register_assets r JOIN sources s ON s.id = r.source_id
+        """SELECT r.*, s.path FROM current_register_assets r JOIN sources s ON s.id = r.source_id
            ORDER BY s.path, r.line""")
 
 
@@ -240,6 +240,21 @@ class CellularPath:
         return bool(self.module or self.through)
 
 
+def _eui64_mac(address: str) -> str | None:
+    """The MAC an IPv6 address's modified EUI-64 interface id was made from, if it was."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    if parsed.version != 6:
+        return None
+    iid = parsed.packed[8:]
+    if iid[3:5] != b"\xff\xfe":
+        return None
+    raw = bytes([iid[0] ^ 0x02]) + iid[1:3] + iid[5:8]
+    return ":".join(f"{b:02x}" for b in raw)
+
+
 class RegisterReconciliation(Detector):
     kind = "register"
 
@@ -317,7 +332,12 @@ class RegisterReconciliation(Detector):
             if match.asset is not None:
                 matched.add(match.asset["ip"])
             matches.append(match)
-        return matches, [a for a in site_assets if a["ip"] not in matched]
+        # a registered device's other interfaces (a router's VLAN addresses, its IPv6
+        # link-local address made from its MAC) are the same registered device
+        macs = {m for m in (normal_mac(r.get("mac")) for r in rows) if m}
+        return matches, [a for a in site_assets if a["ip"] not in matched
+                         and normal_mac(a.get("mac")) not in macs
+                         and _eui64_mac(a["ip"]) not in macs]
 
     # -- seen, not registered ----------------------------------------------------------------
 

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vendorwatch.errors import InputError, InputWarning
 from vendorwatch.files import file_sha256, read_head
+from vendorwatch.ingest.access_register import AccessRegisterReader
+from vendorwatch.ingest.asset_register import AssetRegisterReader
 from vendorwatch.ingest.capture import CaptureReader
+from vendorwatch.ingest.inspections import InspectionsReader
 from vendorwatch.ingest.interface import Progress, SourceReader, no_progress
 from vendorwatch.ingest.ipfix import IpfixReader
 from vendorwatch.ingest.joy import JoyReader
 from vendorwatch.ingest.nfdump import NfdumpReader
 from vendorwatch.ingest.suricata_eve import SuricataEveReader
+from vendorwatch.ingest.tabular import RegisterReader, using_column_map
 from vendorwatch.ingest.zeek import ZeekReader
 from vendorwatch.store import Store
 
@@ -22,7 +27,7 @@ from vendorwatch.store import Store
 # none takes another's files.
 READERS: list[SourceReader] = [
     CaptureReader(), ZeekReader(), IpfixReader(), NfdumpReader(), SuricataEveReader(),
-    JoyReader(),
+    JoyReader(), AssetRegisterReader(), AccessRegisterReader(), InspectionsReader(),
 ]
 
 HEAD_BYTES = 4096
@@ -71,31 +76,15 @@ class IngestResult:
 
 
 def ingest_path(
-    store: Store, path: Path, site: str = "", progress: Progress = no_progress
+    store: Store, path: Path, site: str = "", progress: Progress = no_progress,
+    columns: Mapping[str, str] | None = None,
 ) -> IngestResult:
-    """Ingest one input as one transaction. Re-ingesting identical content changes nothing."""
+    """Ingest one input as one transaction. Re-ingesting identical content changes nothing.
+    `columns` maps a register's own headers to canonical names (`--columns`)."""
     result = IngestResult(path=str(path))
     try:
-        reader = detect_reader(path)
-        result.kind = reader.kind
-        files = {f: file_sha256(f) for f in reader.files(path)}
-        sha = content_sha256(path, files)
-        already = store.files_already_read(set(files.values()))
-        if store.source_by_sha256(sha) is not None or (files and already >= set(files.values())):
-            result.status = "unchanged"
-            return result
-        with store.ingesting(str(path.resolve()), sha, reader.kind, site) as batch:
-            batch.skip_files = {f for f, digest in files.items() if digest in already}
-            result.warnings = reader.read(path, batch, progress)
-            batch.files_read = {str(f.resolve()): digest for f, digest in files.items()
-                                if f not in batch.skip_files}
-            if result.warnings:
-                batch.warning = "; ".join(w.line() for w in result.warnings)
-            batch.flush()
-            result.evidence_rows = batch.evidence_rows
-            result.flow_rows = batch.flow_rows
-            result.records = batch.records_read
-            result.bytes = batch.bytes_read
+        with using_column_map(columns or {}):
+            return _ingest(store, path, site, progress, dict(columns or {}), result)
     except InputError as exc:
         result.status = "failed"
         result.error = exc
@@ -103,4 +92,40 @@ def ingest_path(
         result.status = "failed"
         detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
         result.error = InputError(path, f"could not be read ({type(exc).__name__}: {detail})")
+    return result
+
+
+def _ingest(
+    store: Store, path: Path, site: str, progress: Progress, columns: dict[str, str],
+    result: IngestResult,
+) -> IngestResult:
+    reader = detect_reader(path)
+    result.kind = reader.kind
+    files = {f: file_sha256(f) for f in reader.files(path)}
+    sha = content_sha256(path, files)
+    registers = isinstance(reader, RegisterReader)
+    if registers:
+        # a register is read through its column map: the same file under another map is
+        # other content; and a register is the site's current truth, read whenever it is
+        # given anew (it replaces the earlier one, see current_register_assets)
+        sha = hashlib.sha256(f"{sha}\n{sorted(columns.items())}\n{site}".encode()).hexdigest()
+        already: set[str] = set()
+    else:
+        already = store.files_already_read(set(files.values()))
+    if store.source_by_sha256(sha) is not None or (files and already >= set(files.values())):
+        result.status = "unchanged"
+        return result
+    with store.ingesting(str(path.resolve()), sha, reader.kind, site) as batch:
+        batch.column_map = columns
+        batch.skip_files = {f for f, digest in files.items() if digest in already}
+        result.warnings = reader.read(path, batch, progress)
+        batch.files_read = {str(f.resolve()): digest for f, digest in files.items()
+                            if f not in batch.skip_files}
+        if result.warnings:
+            batch.warning = "; ".join(w.line() for w in result.warnings)
+        batch.flush()
+        result.evidence_rows = batch.evidence_rows
+        result.flow_rows = batch.flow_rows
+        result.records = batch.records_read
+        result.bytes = batch.bytes_read
     return result

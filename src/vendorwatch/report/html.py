@@ -16,6 +16,7 @@ from vendorwatch import __version__
 from vendorwatch.detect.interface import SEVERITIES
 from vendorwatch.report.chart import makers_by_risk, shares_by_function
 from vendorwatch.report.pages import page_environment
+from vendorwatch.report.questions import answers
 from vendorwatch.store import Store
 from vendorwatch.store.views import list_assets, list_findings
 
@@ -43,9 +44,11 @@ def report_context(store: Store, site: str | None = None) -> dict[str, Any]:
     high_risk = [a for a in assets if a["risk"] in HIGH_RISK]
     sites = sorted({a["site"] for a in assets} | {s["site"] for s in sources})
     makers = ownership_of_makers(assets)
+    dependence = dependence_context(store, site)
     return {
         **reach_context(store, site),
-        **dependence_context(store, site),
+        **dependence,
+        "questions": answers(store, findings, dependence["concentration"], site),
         "version": __version__,
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "sites": [s or "(no site given)" for s in sites],
@@ -108,6 +111,10 @@ def dependence_context(store: Store, site: str | None) -> dict[str, Any]:
     lost, scenario = select(registry, found, country="CN")
     return {
         "concentration": [r for r in rows if r["level"] == "maker"],
+        "registered": store.query(
+            "SELECT count(*) AS n FROM current_register_assets"
+            + (" WHERE site = ?" if site is not None else ""),
+            [site] if site is not None else [])[0]["n"],
         "concentration_owners": [r for r in rows if r["level"] == "owner"],
         "concentration_chart": shares_by_function(rows),
         "kill_switch": impact(found, lost),
