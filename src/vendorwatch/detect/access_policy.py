@@ -332,8 +332,8 @@ class AccessPolicy(Detector):
 
     def run(self, ctx: DetectContext) -> Iterable[Finding]:
         rows = ctx.store.query(
-            """SELECT a.*, s.path FROM current_access_register a JOIN sources s ON s.id = a.source_id
-               ORDER BY s.path, a.line""")
+            """SELECT a.*, s.path FROM current_access_register a
+               JOIN sources s ON s.id = a.source_id ORDER BY s.path, a.line""")
         if not rows:
             return
         policy = load_access_policy(ctx.store.setting("access_policy", DEFAULT_POLICY))
