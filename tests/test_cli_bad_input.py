@@ -30,7 +30,8 @@ def test_random_bytes(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.strip() == (
         f"error: {noise}: not a known kind of input "
-        "(expected one of: capture, zeek, ipfix, nfdump, suricata-eve, joy)"
+        "(expected one of: capture, zeek, ipfix, nfdump, suricata-eve, joy, asset-register, "
+        "access-register, inspections)"
     )
     assert "Traceback" not in done.stderr
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from contextlib import nullcontext
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +84,7 @@ def ingest_path(
     `columns` maps a register's own headers to canonical names (`--columns`)."""
     result = IngestResult(path=str(path))
     try:
-        with using_column_map(columns or {}):
+        with using_column_map(columns) if columns else nullcontext():
             return _ingest(store, path, site, progress, dict(columns or {}), result)
     except InputError as exc:
         result.status = "failed"
