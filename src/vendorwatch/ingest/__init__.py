@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from contextlib import nullcontext
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
