@@ -13,7 +13,10 @@ $(STAMP): pyproject.toml requirements.lock
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	@$(VENV)/bin/vendorwatch demo --dir demo-output
+	@$(VENV)/bin/vendorwatch demo --dir demo-output \
+		--with examples/terminal-west/assets.csv \
+		--with examples/terminal-west/access.csv \
+		--with examples/terminal-west/inspections.csv
 
 test: $(STAMP)
 	@$(PY) -m ruff check src tests bench

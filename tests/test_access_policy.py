@@ -275,3 +275,19 @@ def test_zone_file_names_resolve_scope_and_cover_sessions(store: Store) -> None:
     assert f.details["entries"][0]["criticality"] == "vital"  # the zone's sensitivity
     assert not of(found, "access-scope-too-wide", "Sven Kok")  # site-wide role
     assert not [x for x in of(found, "remote-session-unregistered") if x.asset_ip == "10.50.0.7"]
+
+
+def test_the_sites_own_jump_host_is_the_approved_path(tmp_path: Path) -> None:
+    store = Store(tmp_path / "jump.duckdb")
+    with store.ingesting("/data/assets.csv", "sha-assets", "asset-register", SITE) as batch:
+        batch.table_rows("register_assets", [
+            *ASSETS, {**reg("IT-9", 90, "10.10.0.9", "Dell", "jump host", "office", "high"),
+                      "hostname": "bastion-tw01"}])
+    with store.ingesting(ACCESS_FILE, "sha-access", "access-register", SITE) as batch:
+        batch.table_rows("access_register", [
+            entry(2, "A. Admin", "Terminal West", "IT administrator", "VGB-B", "admin",
+                  "TW-SCAN-01", via="bastion-tw01"),
+            entry(3, "B. Admin", "Terminal West", "IT administrator", "VGB-B", "admin",
+                  "TW-SCAN-01", via="some-laptop")])
+    flagged = {f.details.get("person") for f in of(run(store), "access-not-via-approved-path")}
+    assert flagged == {"B. Admin"}

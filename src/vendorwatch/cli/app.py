@@ -380,6 +380,9 @@ def report(
 def demo(
     directory: Annotated[Path, typer.Option("--dir", help="Where to put the demo's files.")]
     = Path("demo-output"),
+    extra: Annotated[list[Path] | None, typer.Option(
+        "--with", help="Further inputs for the demo site, e.g. the example asset register, "
+                       "access register and inspections in examples/terminal-west/.")] = None,
 ) -> None:
     """Generate the bundled synthetic container-terminal capture, ingest it and write the
     HTML report; prints the report's path."""
@@ -400,9 +403,12 @@ def demo(
         raise _fail(f"{directory}: cannot write the demo: {exc.strerror}") from None
     with Store(db) as store:
         store.set_setting("zones", files("vendorwatch.demo").joinpath("zones.yaml").read_text())
-        result = ingest_path(store, capture, site="Terminal West")
-        if result.error is not None:
-            raise _fail(result.error.line())
+        for path in [capture, *(extra or [])]:
+            result = ingest_path(store, path, site="Terminal West")
+            if result.error is not None:
+                raise _fail(result.error.line())
+            for warning in result.warnings:
+                say(f"warning: {warning.line()}")
         asset_count, found = _refresh(store)
         report_path = directory / "report.html"
         write_report(store, report_path)

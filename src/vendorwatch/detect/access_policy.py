@@ -324,8 +324,16 @@ class Violation:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+# A rule's `via: [jump-host]` is met by naming any of the site's jump hosts: asset-register
+# rows whose function is a jump host or bastion (by asset id, host name or address).
+JUMP_HOST_PATH = "jump-host"
+JUMP_HOST = re.compile(r"jump|bastion", re.IGNORECASE)
+
+
 class AccessPolicy(Detector):
     kind = "access"
+
+    _jump_hosts: dict[str, set[str]]
 
     def __init__(self, today: date | None = None) -> None:
         self._today = today
@@ -349,6 +357,10 @@ class AccessPolicy(Detector):
             level = scope.level or policy.default_criticality
             entries.append(Entry(row, scope, level, scope.level is None,
                                  screening_level(row["screening"])))
+        self._jump_hosts = {
+            site: {norm_text(v) for r in site_rows if JUMP_HOST.search(r.get("function") or "")
+                   for v in (r["asset_id"], r.get("hostname"), r.get("ip")) if v}
+            for site, site_rows in by_site.items()}
         violations: list[Violation] = []
         for entry in entries:
             violations += self._check(ctx, policy, entry, on, observed)
@@ -386,7 +398,11 @@ class AccessPolicy(Detector):
             if remote and rule.via:
                 paths = {norm_text(v) for v in re.split(r"[;,]", row.get("via") or "")
                          if v.strip()}
-                if not paths & {norm_text(v) for v in rule.via}:
+                approved = {norm_text(v) for v in rule.via}
+                if JUMP_HOST_PATH in rule.via:
+                    # the site's own jump hosts: register rows whose function says so
+                    approved |= self._jump_hosts.get(norm_text(row["site"]), set())
+                if not paths & approved:
                     out.append(Violation(
                         "access-not-via-approved-path", "high" if level == "vital" else "medium",
                         rule.id, entry,
