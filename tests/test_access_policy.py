@@ -286,8 +286,8 @@ def test_the_sites_own_jump_host_is_the_approved_path(tmp_path: Path) -> None:
     with store.ingesting(ACCESS_FILE, "sha-access", "access-register", SITE) as batch:
         batch.table_rows("access_register", [
             entry(2, "A. Admin", "Terminal West", "IT administrator", "VGB-B", "admin",
-                  "TW-SCAN-01", via="bastion-tw01"),
+                  "SCN-01", via="bastion-tw01"),
             entry(3, "B. Admin", "Terminal West", "IT administrator", "VGB-B", "admin",
-                  "TW-SCAN-01", via="some-laptop")])
+                  "SCN-01", via="some-laptop")])
     flagged = {f.details.get("person") for f in of(run(store), "access-not-via-approved-path")}
     assert flagged == {"B. Admin"}
