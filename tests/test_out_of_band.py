@@ -206,3 +206,37 @@ def test_helpers_and_catalogue(tmp_path: Path) -> None:
                    ", maker_suffices: true}\n")
     with pytest.raises(InputError):
         load_cellular(bad)
+
+
+@pytest.mark.parametrize(("records", "severity", "note"), [
+    ([("2026-03-05", "cellular modem found in cabinet, SIM inserted", "001245001234566")],
+     "critical", "confirmed by inspection on 2026-03-05 (IMEI 001245001234566)"),
+    ([("2026-03-05", "cellular modem found", None), ("2026-04-01", "modem removed", None)],
+     "info", "closed by inspection on 2026-04-01 (modem removed)"),
+])
+def test_inspections_confirm_or_close_a_cellular_device(
+    tmp_path: Path, records: list[tuple[str, str, str | None]], severity: str, note: str,
+) -> None:
+    """The demo's Teltonika router, registered as TW-STS-020 and inspected on site."""
+    from datetime import date
+
+    from vendorwatch.demo.terminal import CELL_ROUTER, write_terminal_capture
+
+    path = tmp_path / "terminal.pcap"
+    write_terminal_capture(path)
+    store = Store(tmp_path / "vw.duckdb")
+    assert ingest_path(store, path).status == "ingested"
+    with store.ingesting("assets.csv", "sha-a", "asset-register", "") as batch:
+        batch.table_rows("register_assets", [{"line": 2, "asset_id": "TW-STS-020",
+                                              "ip": CELL_ROUTER.ip, "site": ""}])
+    with store.ingesting("inspections.csv", "sha-i", "inspections", "") as batch:
+        batch.table_rows("inspections", [
+            {"line": n, "asset_id": "TW-STS-020", "date": date.fromisoformat(day),
+             "inspector": "H. Mulder", "finding": text, "imei": imei, "site": ""}
+            for n, (day, text, imei) in enumerate(records, start=2)])
+    identify_assets(store)
+    (cell,) = of_kind(list(OutOfBand().run(detect_context(store))), "cellular-device")
+    store.close()
+    assert cell.severity == severity
+    assert note in cell.summary
+    assert [e["signal"] for e in cell.evidence].count("inspection") == len(records)

@@ -264,6 +264,57 @@ class Assets:
 # --- the detector ----------------------------------------------------------------------------
 
 
+FOUND_MODEM = re.compile(r"\b(modem|sim|router)\b.*\b(found|present|fitted|installed)\b|"
+                         r"\b(found|present)\b.*\b(modem|sim)\b", re.IGNORECASE)
+GONE_MODEM = re.compile(r"^\s*no\b|\b(removed|none found|not found|taken out)\b",
+                        re.IGNORECASE)
+
+
+def inspections_by_address(ctx: DetectContext) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Physical inspection records (inspections.csv) by the address the asset register gives
+    their asset, oldest first."""
+    out: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in ctx.store.query(
+        """SELECT r.site, r.ip, i.asset_id, i.date, i.inspector, i.finding, i.imei, i.iccid,
+                  i.photo, s.path AS source
+           FROM inspections i JOIN sources s ON s.id = i.source_id
+           JOIN current_register_assets r
+             ON lower(r.site) = lower(i.site) AND lower(r.asset_id) = lower(i.asset_id)
+           WHERE r.ip IS NOT NULL ORDER BY i.date NULLS FIRST, i.line"""
+    ):
+        out[(row["site"], row["ip"])].append(row)
+    return out
+
+
+def with_inspections(finding: Finding, records: list[dict[str, Any]]) -> Finding:
+    """A cellular-device finding confirmed by an inspection that found the modem, or closed
+    (info) by a later one that found it gone."""
+    if not records:
+        return finding
+    finding.details["inspections"] = [
+        {k: (str(v) if v is not None else None) for k, v in r.items() if k != "site"}
+        for r in records]
+    for record in records:
+        finding.evidence.append(evidence_row(
+            None, finding.asset_ip or "", None, "inspection",
+            f"{record['date']} {record['inspector'] or ''}: {record['finding']}"
+            + (f"; IMEI {record['imei']}" if record["imei"] else ""), record["source"]))
+    latest = records[-1]
+    seen_last = finding.last_seen.date() if finding.last_seen else None
+    if GONE_MODEM.search(latest["finding"] or "") and (
+            seen_last is None or latest["date"] is None or latest["date"] >= seen_last):
+        finding.severity = "info"
+        finding.summary += (f" — closed by inspection on {latest['date']} "
+                            f"({latest['finding']}); check it stays gone")
+        finding.details["closed_by_inspection"] = str(latest["date"])
+    elif any(FOUND_MODEM.search(r["finding"] or "") for r in records):
+        confirmed = next(r for r in reversed(records) if FOUND_MODEM.search(r["finding"] or ""))
+        finding.summary += (f" — confirmed by inspection on {confirmed['date']}"
+                            + (f" (IMEI {confirmed['imei']})" if confirmed["imei"] else ""))
+        finding.details["confirmed_by_inspection"] = str(confirmed["date"])
+    return finding
+
+
 class OutOfBand(Detector):
     kind = "out-of-band"
 
@@ -278,9 +329,11 @@ class OutOfBand(Detector):
         assets = Assets(ctx)
         cellular = self._cellular(ctx, assets)
         gateway_findings, users = self._gateways(ctx, assets, cellular)
+        inspected = inspections_by_address(ctx)
         for (site, ip), found in sorted(cellular.items()):
-            yield self._cellular_finding(assets.rows[(site, ip)], found,
-                                         users.get((site, ip), {}), assets)
+            finding = self._cellular_finding(assets.rows[(site, ip)], found,
+                                             users.get((site, ip), {}), assets)
+            yield with_inspections(finding, inspected.get((site, ip), []))
         yield from gateway_findings
         yield from self._intermittent(ctx, assets)
 
