@@ -49,6 +49,7 @@ def report_context(store: Store, site: str | None = None) -> dict[str, Any]:
         **reach_context(store, site),
         **dependence,
         "questions": answers(store, findings, dependence["concentration"], site),
+        **registers_context(store, findings, site),
         "version": __version__,
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "sites": [s or "(no site given)" for s in sites],
@@ -96,6 +97,44 @@ def reach_context(store: Store, site: str | None) -> dict[str, Any]:
         "zone_names": zones,
         "zone_cells": cells,
         "zones_declared": ctx.zones.declared,
+    }
+
+
+RECONCILIATION_KINDS = ("unregistered-device", "registered-not-seen", "register-maker-mismatch",
+                        "comms-module-mismatch")
+
+
+def registers_context(
+    store: Store, findings: list[dict[str, Any]], site: str | None
+) -> dict[str, Any]:
+    """The operator's own registers beside the evidence: reconciliation findings, the
+    access register with each person's problems, and the firmware register."""
+    where, params = ("WHERE site = ?", [site]) if site is not None else ("", [])
+    people = store.query(
+        f"""SELECT person, employer, role, screening, screening_expires, access, scope, via,
+                   mfa, valid_until FROM current_access_register {where}
+            ORDER BY person, access""", params)
+    problems: dict[str, list[str]] = {}
+    for finding in findings:
+        person = finding["details"].get("person") if isinstance(finding["details"], dict) \
+            else None
+        if person:
+            problems.setdefault(person, []).append(finding["kind"])
+    for row in people:
+        row["problems"] = sorted(set(problems.get(row["person"], [])))
+    images = store.query(
+        """SELECT i.id, i.maker, i.model, i.version, i.signature, i.flagged,
+                  count(a.image_id) AS approvals,
+                  count(a.image_id) FILTER (WHERE coalesce(a.test_report, '') <> '') AS tested
+           FROM firmware_images i LEFT JOIN firmware_approvals a ON a.image_id = i.id
+           GROUP BY ALL ORDER BY i.maker, i.model, i.version""")
+    return {
+        "reconciliation": [f for f in findings if f["kind"] in RECONCILIATION_KINDS],
+        "access_people": people,
+        "firmware_images": images,
+        "firmware_findings": [f for f in findings if f["kind"] in (
+            "unapproved-firmware", "approval-without-test", "firmware-signature-invalid",
+            "firmware-vendor-endpoint")],
     }
 
 
