@@ -5,9 +5,9 @@ hostile register cells shown as text."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
+
 from conftest import ROOT, run_cli
 
 EXAMPLES = ROOT / "examples" / "terminal-west"
