@@ -47,3 +47,18 @@ def test_register_and_access_sections(report: str) -> None:
 def test_a_hostile_register_cell_is_text(report: str) -> None:
     assert "<script>alert(1)</script>" not in report
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in report
+
+
+def test_ingest_with_the_operators_own_headers(tmp_path: Path) -> None:
+    db = tmp_path / "own.duckdb"
+    without = run_cli("ingest", str(EXAMPLES / "assets-own-headers.csv"), db=db)
+    assert without.returncode == 2 and "not a known kind of input" in without.stderr
+    done = run_cli("ingest", str(EXAMPLES / "assets-own-headers.csv"), "--columns",
+                   str(EXAMPLES / "columns.yaml"), "--site", "Terminal West", db=db)
+    assert done.returncode == 0, done.stderr
+    assert "(asset-register): 27 records" in done.stderr
+    bad = tmp_path / "columns.yaml"
+    bad.write_text("Objectnummer: asset_nummer\n")
+    wrong = run_cli("ingest", str(EXAMPLES / "assets.csv"), "--columns", str(bad), db=db)
+    assert wrong.returncode == 2
+    assert wrong.stderr.count("\n") == 1 and "asset_nummer" in wrong.stderr
