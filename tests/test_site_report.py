@@ -5,6 +5,7 @@ hostile register cells shown as text."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
