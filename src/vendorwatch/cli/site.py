@@ -139,5 +139,6 @@ def impact(
             row["share_lost"] = f"{row['share_lost']:.0%}"
             if row["capacity_share_lost"] is not None:
                 row["capacity_share_lost"] = f"{row['capacity_share_lost']:.0%}"
+                row["capacity_lost"] = f"{row['capacity_lost']:g} of {row['capacity']:g}"
     emit(rows, fmt, ["site", "function", "devices_lost", "share_lost", "capacity_lost",
                      "capacity_share_lost", "remaining"], "Kill-switch impact", out)
