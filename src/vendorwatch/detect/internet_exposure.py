@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from vendorwatch.detect.interface import (
@@ -24,6 +25,7 @@ OPERATIONAL_CLASSES = frozenset({"plc", "x-ray-scanner", "crane-controller", "ra
                                  "building-controller"})
 
 
+@lru_cache(maxsize=1 << 16)
 def is_public(address: str) -> bool:
     """A globally routed unicast address (multicast groups are never a peer)."""
     try:

@@ -179,6 +179,7 @@ def normal_mac(value: str | None) -> str | None:
     return text
 
 
+@lru_cache(maxsize=1 << 16)
 def subnet_of(address: str) -> str | None:
     """The /24 (IPv4) or /64 (IPv6) of an address; None for addresses no gateway serves
     (link-local, loopback, multicast, unspecified) and for non-addresses."""

@@ -657,6 +657,7 @@ class Registry:
         self.data = data
         self.path = path
         self.makers: dict[str, Maker] = {m.id: m for m in data.makers}
+        self._organisation_memo: dict[str | None, NameMatch | None] = {}
         self.organisations: dict[str, Organisation] = {o.id: o for o in data.organisations}
         self.lists: dict[str, ListDef] = {d.id: d for d in data.lists}
         self.brands: tuple[Brand, ...] = data.brands
@@ -700,12 +701,17 @@ class Registry:
         Latin transliteration; else the longest distinctive name found as whole words
         inside the text (never names shorter than the minimum, never when the text is one
         of the maker's excluded names; two makers tying is no match). No fuzzy scoring:
-        this runs for every asset."""
+        this runs for every asset, and is remembered per text."""
+        if text in self._organisation_memo:
+            return self._organisation_memo[text]
         found = self._maker_names.lookup(text)
-        if found.entry is None or found.method is None:
-            return None
-        return NameMatch(self.makers[found.entry.target], found.method, found.entry.name,
-                         found.entry.field, found.score)
+        match = None
+        if found.entry is not None and found.method is not None:
+            match = NameMatch(self.makers[found.entry.target], found.method, found.entry.name,
+                              found.entry.field, found.score)
+        if len(self._organisation_memo) < 100_000:
+            self._organisation_memo[text] = match
+        return match
 
     def resolve_name(self, text: str | None, fuzzy: bool = True) -> Explanation:
         """A name as typed by a person, against makers, owners and brands, with fuzzy
