@@ -6,8 +6,8 @@
   flagging those of a maker's cloud in the registry. Adding the same image again changes
   nothing and says so.
 - `vendorwatch firmware approve ID --tested-by NAME [--test-report REF] --date YYYY-MM-DD`
-  records an approval after testing; without --test-report it is an approval without a
-  test record (the `firmware` detector reports it).
+  (a day not in the future) records an approval after testing; without --test-report it
+  is an approval without a test record (the `firmware` detector reports it).
 - `vendorwatch firmware list` shows the images and their approvals.
 
 Registered on the main app by ``register(app)``; the store is the main app's ``--db``.
@@ -16,14 +16,15 @@ cloud) appear at the next `vendorwatch detect`.
 
 Exit codes: 0 done; 1 from `firmware add` when the signature is invalid (it does not match
 the image, or cannot be checked with that key type) — the image is still recorded, so a
-script can stop a roll-out on exit 1; re-adding such an image exits 1 again; 2 usage or
-input error, as one line: a missing or unreadable image, key or signature file, a key that
+script can stop a roll-out on exit 1; re-adding such an image exits 1 again (re-adding an
+image with --signature does not check it, and says so); 2 usage or
+input error, as one line: a missing, empty or unreadable image, key or signature file, a key that
 is not a PEM public key, a signature that is neither raw, base64 nor PEM, an unknown image
 id, a bad date."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -86,6 +87,9 @@ def add_command(
         also = "" if given == recorded else (
             f"; recorded as {' '.join(recorded)}, not {' '.join(given)}")
         say(f"unchanged: {image} is {row['id']}, recorded on {row['added_at']}{also}")
+        if signature is not None:
+            say(f"warning: {signature} was not checked: the image is recorded already, with "
+                f"signature {row['signature']} ({row['signature_detail']})")
     else:
         say(f"added {image} as {row['id']}: {row['maker']} {row['model']} {row['version']}, "
             f"signature {row['signature']}; run `vendorwatch detect` to update findings")
@@ -117,9 +121,12 @@ def _names(row: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _day(value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter("a date as YYYY-MM-DD") from None
+    if day > datetime.now(UTC).date() + timedelta(days=1):  # a day's grace for time zones
+        raise typer.BadParameter(f"{day} is in the future; give the day of the test")
+    return day
 
 
 @firmware_app.command("approve")

@@ -19,7 +19,8 @@ VGB-B < VGB-A; VGB level A is the highest), whether MFA is required and the appr
 rule are merged):
 
 - ``access-screening-insufficient``: screening below the rule's minimum.
-- ``access-screening-expired``: ``screening_expires`` before today.
+- ``access-screening-expired``: ``screening_expires`` before today (not where the rule
+  requires no screening).
 - ``access-not-via-approved-path``: remote/admin access not through one of the rule's paths.
 - ``access-without-mfa``: the rule requires MFA and the register does not record it.
 - ``access-scope-too-wide``: ``all``/``*`` in scope, or assets of functions other than the
@@ -416,7 +417,8 @@ class AccessPolicy(Detector):
                     f"{access} access {state}", "multi-factor authentication",
                     details={"mfa": row.get("mfa")}))
         if row.get("screening_expires") is not None and row["screening_expires"] < on \
-                and entry.screening not in (None, "none"):
+                and entry.screening not in (None, "none") \
+                and (rule is None or rule.min_screening != "none"):
             out.append(Violation(
                 "access-screening-expired", "high" if high else "medium", "screening-expiry",
                 entry, f"{entry.screening} expired on {row['screening_expires']}",

@@ -55,8 +55,18 @@ class Device:
     countries: set[str] = field(default_factory=set)     # maker's and controllers'
 
 
+def _maker_of(registry: Registry, name: str) -> Any:
+    """The registry maker a name denotes: a maker's own name, else a brand's true maker
+    ("LTS" → Hikvision); None when neither."""
+    maker = registry.match_organisation(name) if name else None
+    if maker is None and name:
+        brand = registry.brand(name)
+        maker = registry.maker(brand.maker) if brand is not None else None
+    return maker
+
+
 def _attribute(registry: Registry, device: Device) -> Device:
-    maker = registry.match_organisation(device.maker) if device.maker else None
+    maker = _maker_of(registry, device.maker)
     if maker is None:
         return device
     device.maker, device.maker_id = maker.name, maker.id
@@ -103,6 +113,13 @@ def devices(store: Store, registry: Registry, site: str | None = None) -> list[D
         out.append(_attribute(registry, Device(
             asset["site"], asset["ip"], asset["ip"], function,
             asset["manufacturer"] or "unidentified", None, asset["risk"], "observed")))
+    # one group per function however its rows spell it ("CCTV", "cctv"): the first
+    # spelling (the register's before the device classes') names it
+    spelling: dict[tuple[str, str], str] = {}
+    for device in out:
+        device.function = spelling.setdefault(
+            (device.site, " ".join(device.function.casefold().split())),
+            device.function.strip())
     return [d for d in out if site is None or d.site == site]
 
 
@@ -149,10 +166,14 @@ def select(
     """The devices that stop if a maker, an owner (and everything it controls) or a
     country's companies pull the plug; and a description of the scenario."""
     if maker is not None:
-        hit = registry.match_organisation(maker)
+        hit = _maker_of(registry, maker)
         wanted = hit.name if hit else maker
         chosen = [d for d in found
                   if (hit and d.maker_id == hit.id) or d.maker.lower() == maker.lower()]
+        if hit is not None and registry.match_organisation(maker) is None:
+            wanted += f" (whose brand {maker} is)"
+        elif hit is None and not chosen:
+            wanted += " (no maker or brand of that name in the registry or on the devices)"
         return chosen, f"every device made by {wanted}"
     if owner is not None:
         party = _find_party(registry, owner)

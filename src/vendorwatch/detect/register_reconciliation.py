@@ -208,14 +208,15 @@ def maker_label(registry: Registry, maker_id: str | None) -> str:
 
 
 def same_plain_name(a: MakerName, b: MakerName) -> bool:
-    """Names no registry entry explains, compared as text: equal after normalisation, or one
-    starting with the other's first word ("Dell" / "Dell Technologies")."""
+    """Names no registry entry explains, compared as text: equal after normalisation, or
+    the shorter one's words starting the longer one ("Dell" / "Dell Technologies"); a
+    shared first word alone is not enough ("Shenzhen Foo" / "Shenzhen Bar")."""
     if not a.norm or not b.norm:
         return False
     if a.norm == b.norm:
         return True
-    first_a, first_b = a.norm.split()[0], b.norm.split()[0]
-    return len(first_a) >= 3 and first_a == first_b
+    short, long = sorted((a.norm.split(), b.norm.split()), key=len)
+    return len(short[0]) >= 3 and long[: len(short)] == short
 
 
 # --- the detector ----------------------------------------------------------------------------

@@ -243,7 +243,8 @@ def add_image(
     """Record an image: hash, signature verdict, hard-coded names and the ones a maker's
     cloud in the registry uses. The returned row has ``status`` "added" or "unchanged"
     (the same SHA-256 was recorded before; nothing changes, not even the maker, model or
-    version given)."""
+    version given, and a signature given is not checked). An empty file is an
+    InputError."""
     path = Path(path)
     maker, model, version = (maker or "").strip(), (model or "").strip(), \
         (version or "").strip()
@@ -258,6 +259,8 @@ def add_image(
     if not path.is_file():
         raise InputError(path, "not a file")
     scan = scan_image(path)
+    if scan.bytes == 0:
+        raise InputError(path, "empty file; not a firmware image")
     fid = image_id(scan.sha256)
     known = _image_row(store, scan.sha256)
     if known is not None:

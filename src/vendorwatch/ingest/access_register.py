@@ -81,8 +81,9 @@ class AccessRegisterReader(RegisterReader):
     def convert(self, values: dict[str, str], problems: list[str], state: dict[str, Any],
                 place: Callable[[int], str]) -> list[Record]:
         person = required(problems, "person", values)
+        before = len(problems)
         access = check(problems, "access", values, parse_access)
-        if access is None and not values.get("access"):
+        if not access and len(problems) == before:
             problems.append("access: empty")
         scope = scope_of(values.get("scope", ""))
         if not scope:

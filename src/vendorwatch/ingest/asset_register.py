@@ -20,7 +20,8 @@ and the value; the other rows are kept):
   is '' (none declared). Without the column the field is NULL (not declared either way).
 
 This reader also claims a ZIP that names workbook parts but cannot be opened (a corrupt
-XLSX), so that ingesting it fails with the reason rather than "not a known kind".
+XLSX) and an OLE2 file (a password-protected workbook, an old .xls), so that ingesting it
+fails with the reason rather than "not a known kind".
 """
 
 from __future__ import annotations

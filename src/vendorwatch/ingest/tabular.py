@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
@@ -44,6 +44,7 @@ from vendorwatch.ingest.interface import Progress, SourceReader
 from vendorwatch.store.batch import IngestBatch
 
 ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a password-protected workbook, or .xls
 HEADER_SEARCH_ROWS = 10
 SNIFF_MIN_COLUMNS = 3
 MAX_COLUMNS = 256  # cells beyond this in an XLSX row are not read
@@ -232,13 +233,15 @@ def shown(value: str) -> str:
 
 def decode(data: bytes, partial: bool = False) -> str | None:
     """Text of a CSV file: UTF-16 with BOM, UTF-8 (BOM or not), else Windows-1252; None
-    for binary content (NUL bytes outside UTF-16). `partial` allows a cut final character
-    (a head of the file)."""
+    for binary content (NUL bytes outside UTF-16 beyond a few and 1%; NUL padding at the end is
+    dropped, and a row with a stray NUL is skipped by the reader). `partial` allows a cut
+    final character (a head of the file)."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         text = data.decode("utf-16", errors="replace" if partial else "strict")
         return text.lstrip("\ufeff")
-    if b"\0" in data:
-        return None
+    data = data.rstrip(b"\0")  # NUL padding after the text (a damaged or pre-sized file)
+    if data.count(b"\0") > len(data) // 100 + 8:
+        return None  # binary; a stray NUL is left for its row to be skipped
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -323,21 +326,87 @@ def _find_header(
     return looked[0], looked[1:]
 
 
-def _csv_records(text: str, path: Path, column_map: Mapping[str, str]
-                 ) -> Iterator[tuple[int, list[str]]]:
-    delimiter = delimiter_of(text[:65_536].splitlines(), column_map)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    while True:
-        start = reader.line_num + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise InputError(path, f"not readable as CSV: {exc}", f"line {start}") from None
-        if start == 1 and _sep_line(cells, delimiter):
-            continue  # Excel's sep= line
-        yield start, [c.strip() for c in cells]
+class _Lines:
+    """A CSV text's physical lines, handed to csv.reader one at a time; `pos` (lines
+    consumed so far) lets a reader restart on the line after a bad record."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = io.StringIO(text, newline="").readlines()
+        self.pos = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self.pos >= len(self.lines):
+            raise StopIteration
+        self.pos += 1
+        return self.lines[self.pos - 1]
+
+
+def _line_cells(line: str, delimiter: str) -> list[str]:
+    """One physical line read as a record on its own."""
+    try:
+        cells = next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        cells = line.split(delimiter)
+    return [c.strip() for c in cells]
+
+
+@dataclass
+class _CsvRecords:
+    """A CSV text's records with the line each starts on. A record the csv module cannot
+    read (a field over its size limit), or one whose quoted cell runs over later lines that
+    are rows of their own (a quote left open), is yielded as its first line's cells with
+    its problem in `errors`; reading resumes on the next line, so the rows after it stay.
+    `width` is the header's once known (before that, nothing counts as swallowed)."""
+
+    text: str
+    delimiter: str
+    width: int = 0
+    errors: dict[int, str] = field(default_factory=dict)
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        src = _Lines(self.text)
+        reader = csv.reader(src, delimiter=self.delimiter)
+        while True:
+            start = src.pos
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                problem = f"not readable as CSV ({exc})"
+            else:
+                if start == 0 and _sep_line(cells, self.delimiter):
+                    continue  # Excel's sep= line
+                if not self._swallows(src.lines[start + 1 : src.pos]):
+                    yield start + 1, [c.strip() for c in cells]
+                    continue
+                problem = (f"a quote opened on this line is not closed before line "
+                           f"{src.pos} (the {src.pos - start - 1} rows below it would be "
+                           f"one cell)")
+            self.errors[start + 1] = problem
+            cells = _line_cells(src.lines[start], self.delimiter)
+            yield start + 1, [c[:MAX_SHOWN] for c in cells] if any(cells) else ["?"]
+            src.pos = start + 1
+            reader = csv.reader(src, delimiter=self.delimiter)
+
+    def _swallows(self, continued: list[str]) -> bool:
+        return self.width > 1 and any(
+            len(_line_cells(line, self.delimiter)) >= self.width for line in continued)
+
+
+def _other_delimiter(cells: list[str], delimiter: str, width: int) -> str | None:
+    """The delimiter a short row seems written with instead of the file's (one of its
+    cells split by it would fill the row), or None."""
+    if not cells or len(cells) >= width:
+        return None
+    for other in (",", ";", "\t"):
+        if other != delimiter and any(len(c.split(other)) > width - len(cells)
+                                      for c in cells):
+            return other
+    return None
 
 
 def _read_csv_text(path: Path) -> str:
@@ -355,20 +424,32 @@ def _read_csv_text(path: Path) -> str:
 
 
 def _csv_table(path: Path, kind: str, column_map: Mapping[str, str]) -> Table:
-    records = _csv_records(_read_csv_text(path), path, column_map)
-    header, pending = _find_header(records, kind, column_map)
+    text = _read_csv_text(path)
+    delimiter = delimiter_of(text[:65_536].splitlines(), column_map)
+    records = _CsvRecords(text, delimiter)
+    stream = iter(records)
+    header, pending = _find_header(stream, kind, column_map)
     if header is None:
         raise InputError(path, "no header row")
     line, headers = header
     names = canonical_names(headers, column_map, kind)
-    width = len(headers)
+    width = records.width = len(headers)
 
     def rows() -> Iterator[Row]:
-        for n, cells in _nonempty([*pending, *records]):
-            error = None
+        for n, cells in _nonempty([*pending, *stream]):
+            error = records.errors.get(n)
             extra = [c for c in cells[width:] if c]
-            if extra:
+            other = _other_delimiter(cells, delimiter, width)
+            if error is not None:
+                pass
+            elif extra:
                 error = f"{len(cells)} fields where the header has {width}"
+            elif other is not None:
+                error = (f"{len(cells)} field{'s' if len(cells) > 1 else ''} where the header "
+                         f"has {width}: written with {other!r} where the file uses "
+                         f"{delimiter!r}?")
+            elif any("\0" in c for c in cells):
+                error = "a NUL byte in the row (a damaged export?)"
             values = {name: cells[i] if i < len(cells) else ""
                       for i, name in enumerate(names) if name}
             yield Row(n, values, error)
@@ -399,13 +480,43 @@ def _why(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
-def _sheet_rows(sheet: Any) -> Iterator[tuple[int, list[str]]]:
+def _sheet_rows(sheet: Any, width: int = MAX_COLUMNS) -> Iterator[tuple[int, list[str]]]:
+    """A sheet's rows as text, `width` cells each (openpyxl pads every row to it)."""
     counter = 0
-    for cells in sheet.iter_rows(max_col=MAX_COLUMNS):
+    for cells in sheet.iter_rows(max_col=max(1, min(width, MAX_COLUMNS))):
         counter += 1
         line = next((c.row for c in cells if getattr(c, "row", None)), counter)
         counter = line
         yield line, [cell_text(c.value) for c in cells]
+
+
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]{1,3})(\d+):([A-Z]{1,3})(\d+)"')
+
+
+def _merged_below(sheet: Any) -> dict[int, list[tuple[int, int]]]:
+    """Cells under the top of a merged range (a function or maker merged down over its
+    rows), which read-only openpyxl leaves empty: {row: [(column index, top row)]}. Only a
+    range's first column is filled: the merged block shows one value, that column's. Read
+    from the sheet's XML, where the ranges follow the rows; {} when it cannot be."""
+    from openpyxl.utils import column_index_from_string
+
+    archive = getattr(getattr(sheet, "parent", None), "_archive", None)
+    member = getattr(sheet, "_worksheet_path", None)
+    if archive is None or not isinstance(member, str):
+        return {}
+    ranges: set[tuple[bytes, ...]] = set()
+    with archive.open(member) as fh:
+        tail = b""
+        while chunk := fh.read(1 << 20):
+            data = tail + chunk
+            ranges.update(m.groups() for m in _MERGE.finditer(data))
+            tail = data[-256:]
+    out: dict[int, list[tuple[int, int]]] = {}
+    for first_col, top, _last_col, bottom in ranges:
+        col = column_index_from_string(first_col.decode()) - 1
+        for row in range(int(top) + 1, min(int(bottom), int(top) + 1_048_576) + 1):
+            out.setdefault(row, []).append((col, int(top)))
+    return out
 
 
 def _xlsx_table(path: Path, kind: str, column_map: Mapping[str, str]) -> Table:
@@ -430,10 +541,18 @@ def _xlsx_table(path: Path, kind: str, column_map: Mapping[str, str]) -> Table:
             cells = cells[:-1]
         headers = cells
         names = canonical_names(headers, column_map, kind)
+        fills = _merged_below(sheet)
+        top_rows = {top for spans in fills.values() for _, top in spans}
+        tops: dict[tuple[int, int], str] = {}
         rows: list[Row] = []
-        for n, values in _nonempty(_sheet_rows(sheet)):
+        for n, values in _nonempty(_sheet_rows(sheet, len(headers))):
             if n <= line:
                 continue
+            for col, top in fills.get(n, ()):
+                if col < len(values) and not values[col]:
+                    values[col] = tops.get((col, top), "")
+            if n in top_rows:
+                tops.update(((col, n), value) for col, value in enumerate(values))
             rows.append(Row(n, {name: values[i] if i < len(values) else ""
                                 for i, name in enumerate(names) if name}))
     except InputError:
@@ -451,10 +570,13 @@ def open_table(path: Path, kind: str, column_map: Mapping[str, str]) -> Table:
     kept)."""
     try:
         with path.open("rb") as fh:
-            magic = fh.read(4)
+            magic = fh.read(len(OLE_MAGIC))
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
-    table = (_xlsx_table if magic == ZIP_MAGIC else _csv_table)(path, kind, column_map)
+    if magic == OLE_MAGIC:
+        raise InputError(path, "a password-protected workbook or an Excel 97-2003 (.xls) "
+                               "file: save it as .xlsx without a password, or as CSV")
+    table = (_xlsx_table if magic[:4] == ZIP_MAGIC else _csv_table)(path, kind, column_map)
     missing = missing_columns(kind, table.names)
     if missing:
         raise InputError(path, f"missing required column{'s' if len(missing) > 1 else ''}: "
@@ -522,10 +644,12 @@ def sniff_kind(path: Path, head: bytes, column_map: Mapping[str, str] | None = N
     """The register `path` holds, from its content: an XLSX workbook (ZIP magic; only then
     is the workbook opened) by its sheets' headers — the first sheet that is a register —
     else CSV text by its header. 'broken-xlsx' for a ZIP that names workbook parts but
-    cannot be opened."""
+    cannot be opened, or for an OLE2 file (a password-protected workbook or an old .xls)."""
     mapping = active_column_map(column_map)
     if not path.is_file():
         return None
+    if head.startswith(OLE_MAGIC):
+        return BROKEN_XLSX  # refused with the reason when read
     if head.startswith(ZIP_MAGIC):
         try:
             stat = path.stat()
@@ -607,12 +731,17 @@ class RowReport:
 
 
 DATE_FORMATS = ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y", "%Y/%m/%d", "%d.%m.%Y")
+# Excel's day numbers (a date column left unformatted shows 46023): 1990-01-01..2099-12-31
+EXCEL_EPOCH, EXCEL_DAYS = date(1899, 12, 30), range(32874, 73416)
 
 
 def parse_date(value: str) -> date:
     """YYYY-MM-DD, or the Dutch DD-MM-YYYY (also with '/' or '.'); a trailing time (as XLSX
-    cells give) is dropped. ValueError otherwise."""
+    cells give) is dropped; an Excel day number of 1990-2099 is that day. ValueError
+    otherwise."""
     text = value.strip()
+    if text.isdigit() and int(text) in EXCEL_DAYS:
+        return EXCEL_EPOCH + timedelta(days=int(text))
     text = re.sub(r"[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", "", text)
     for fmt in DATE_FORMATS:
         try:
@@ -696,12 +825,16 @@ def text_or_none(values: dict[str, str], column: str) -> str | None:
     return values.get(column) or None
 
 
+# Cells that say "no value" in registers kept by hand (n.v.t.: niet van toepassing).
+NO_VALUE = frozenset({"-", "--", "–", "—", "n/a", "n.a.", "nvt", "n.v.t."})
+
+
 def check(problems: list[str], column: str, values: dict[str, str],
           parse: Callable[[str], Any]) -> Any:
-    """`parse` of a column's cell (None when absent or empty); a ValueError becomes a
-    problem 'column: message'."""
+    """`parse` of a column's cell (None when absent, empty or a `NO_VALUE` such as '-' or
+    'n.v.t.'); a ValueError becomes a problem 'column: message'."""
     value = values.get(column, "")
-    if not value:
+    if not value or value.casefold() in NO_VALUE:
         return None
     try:
         return parse(value)
