@@ -63,3 +63,43 @@ def test_ingest_with_the_operators_own_headers(tmp_path: Path) -> None:
     wrong = run_cli("ingest", str(EXAMPLES / "assets.csv"), "--columns", str(bad), db=db)
     assert wrong.returncode == 2
     assert wrong.stderr.count("\n") == 1 and "asset_nummer" in wrong.stderr
+
+
+def test_an_older_register_given_again_is_in_force_again(tmp_path: Path) -> None:
+    from vendorwatch.ingest import ingest_path
+    from vendorwatch.store import Store
+
+    first, second = tmp_path / "v1.csv", tmp_path / "v2.csv"
+    first.write_text("asset_id,ip,manufacturer\nA-1,10.0.0.1,Nuctech\nA-2,10.0.0.2,Nuctech\n")
+    second.write_text("asset_id,ip,manufacturer\nA-1,10.0.0.1,Rapiscan\n")
+    with Store(tmp_path / "r.duckdb") as store:
+        for path, status in ((first, "ingested"), (second, "ingested"), (first, "ingested"),
+                             (first, "unchanged")):
+            assert ingest_path(store, path, site="T").status == status
+        rows = store.query("SELECT asset_id, manufacturer FROM current_register_assets "
+                           "ORDER BY asset_id")
+        assert rows == [{"asset_id": "A-1", "manufacturer": "Nuctech"},
+                        {"asset_id": "A-2", "manufacturer": "Nuctech"}]
+        assert store.query("SELECT count(*) AS n FROM register_assets")[0]["n"] == 3
+
+
+def test_a_register_without_a_site_warns(tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    assert run_cli("ingest", str(EXAMPLES / "assets.csv"), "--site", "Terminal West",
+                   db=db).returncode == 0
+    done = run_cli("ingest", str(EXAMPLES / "access.csv"), db=db)
+    assert done.returncode == 0
+    assert "name no site and no --site was given" in done.stderr
+    assert "Terminal West" in done.stderr
+
+
+def test_impact_of_an_unknown_name_is_an_error(tmp_path: Path) -> None:
+    db = tmp_path / "i.duckdb"
+    assert run_cli("ingest", str(EXAMPLES / "assets.csv"), "--site", "Terminal West",
+                   db=db).returncode == 0
+    typo = run_cli("impact", "--maker", "Nuctec", db=db)
+    assert typo.returncode == 2 and "Nuctec: no maker, brand or owner" in typo.stderr
+    nobody = run_cli("impact", "--owner", "Nobody Holdings", db=db)
+    assert nobody.returncode == 2
+    known = run_cli("impact", "--maker", "Dahua", db=db)   # known maker, none registered here
+    assert known.returncode == 0

@@ -6,7 +6,8 @@
   country, AS, vendor platform, volumes and times;
 - `vendorwatch zones` — the zone-to-zone flow matrix.
 
-Exit codes: 0 done, 2 usage or input error (unknown finding, bad date)."""
+Exit codes: 0 done, 2 usage or input error (unknown finding, bad or past date, a stored
+zone file or allowlist that no longer validates)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Annotated
 import typer
 
 from vendorwatch.cli.output import Format, emit
+from vendorwatch.errors import InputError
 
 
 class TriageState(StrEnum):
@@ -33,6 +35,15 @@ def _parse_day(value: str | None) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter("a date as YYYY-MM-DD") from None
+
+
+def _finding_id(value: str) -> str:
+    """A finding id as `findings` prints it, from one pasted with spaces or in another case
+    (``vw-C543…``)."""
+    value = value.strip()
+    if value[:3].upper() == "VW-":
+        return "VW-" + value[3:].lower()
+    return value
 
 
 def register(app: typer.Typer) -> None:
@@ -55,17 +66,22 @@ def triage(
 ) -> None:
     """Record a triage decision on a finding; it survives re-ingest and re-detection."""
     from vendorwatch.cli.app import _fail, _open, out, say
-    from vendorwatch.site.triage import record_decision
+    from vendorwatch.site.triage import record_decision, today
 
     day = _parse_day(until)
     if not note.strip():
         raise _fail("--note must say why")
+    if day is not None and state is not TriageState.open and day < today():
+        raise _fail(f"--until {day.isoformat()} has passed: the decision would lapse at once")
+    finding_id = _finding_id(finding_id)
     with _open(ctx, reading=True) as store:
         try:
             result = record_decision(store, finding_id, state.value, note, day)
         except KeyError:
             raise _fail(f"no finding with id {finding_id} (see `vendorwatch findings`)") \
                 from None
+        except InputError as exc:  # a stored allowlist that no longer validates
+            raise _fail(exc.line()) from None
     if fmt is Format.table:
         say(f"{finding_id}: {result['state']}" + (f" until {day.isoformat()}" if day else ""))
     else:
@@ -79,12 +95,15 @@ def exposure(
     fmt: Annotated[Format, typer.Option("--format", help="table, json or csv")] = Format.table,
 ) -> None:
     """Every external destination per device: name, country, AS, vendor platform, volumes."""
-    from vendorwatch.cli.app import _open, out
+    from vendorwatch.cli.app import _fail, _open, out
     from vendorwatch.detect import detect_context
     from vendorwatch.detect.destinations import external_destinations
 
     with _open(ctx, reading=True) as store:
-        rows = external_destinations(detect_context(store), site=site, ip=ip)
+        try:
+            rows = external_destinations(detect_context(store), site=site, ip=ip)
+        except InputError as exc:  # stored zones or policy that no longer validate
+            raise _fail(exc.line()) from None
     emit(rows, fmt, ["device", "manufacturer", "direction", "peer", "name", "port", "country",
                      "asn", "platform", "flows", "bytes_out", "bytes_in"], "External destinations",
          out)
@@ -95,12 +114,18 @@ def zones(
     fmt: Annotated[Format, typer.Option("--format", help="table, json or csv")] = Format.table,
 ) -> None:
     """The zone-to-zone flow matrix (zones from --zones, else subnets)."""
-    from vendorwatch.cli.app import _open, out
+    from vendorwatch.cli.app import _fail, _open, out, say
     from vendorwatch.detect import load_zones
     from vendorwatch.detect.segmentation import zone_matrix
 
     with _open(ctx, reading=True) as store:
-        rows = zone_matrix(store, load_zones(store))
+        try:
+            site_zones = load_zones(store)
+        except InputError as exc:  # a stored zone file that no longer validates
+            raise _fail(exc.line()) from None
+        rows = zone_matrix(store, site_zones)
+    for problem in site_zones.closed_problems():
+        say(f"warning: {problem}")
     emit(rows, fmt, ["from_zone", "to_zone", "flows", "bytes", "from_hosts", "to_hosts",
                      "allowed"], "Zone matrix", out)
 
@@ -131,6 +156,9 @@ def impact(
     with _open(ctx, reading=True) as store:
         found = devices(store, registry, site)
     lost, scenario = select(registry, found, maker=maker, owner=owner, country=country)
+    if not lost and ("(no maker or brand" in scenario or "(not in the registry)" in scenario):
+        raise _fail(f"{maker or owner}: no maker, brand or owner of that name in the registry "
+                    "or on the devices (see `vendorwatch assets`)")
     rows = impact_of(found, lost)
     if fmt is Format.table:
         say(f"if {scenario} stops: {len(lost)} of {len(found)} devices serving a function")

@@ -113,15 +113,21 @@ def _ingest(
         already: set[str] = set()
     else:
         already = store.files_already_read(set(files.values()))
-    if store.source_by_sha256(sha) is not None or (files and already >= set(files.values())):
+    earlier = store.source_by_sha256(sha)
+    again = registers and earlier is not None and store.superseded(earlier)
+    if (earlier is not None and not again) or (files and already >= set(files.values())):
         result.status = "unchanged"
         return result
-    with store.ingesting(str(path.resolve()), sha, reader.kind, site) as batch:
+    tables: tuple[str, ...] = (reader.table,) if isinstance(reader, RegisterReader) else ()
+    with store.ingesting(str(path.resolve()), sha, reader.kind, site,
+                         replaces=earlier if again else None, tables=tables) as batch:
         batch.column_map = columns
         batch.skip_files = {f for f, digest in files.items() if digest in already}
         result.warnings = reader.read(path, batch, progress)
         batch.files_read = {str(f.resolve()): digest for f, digest in files.items()
                             if f not in batch.skip_files}
+        if registers and not site:
+            result.warnings += _siteless_rows(store, path, batch.source_id, tables[0])
         if result.warnings:
             batch.warning = "; ".join(w.line() for w in result.warnings)
         batch.flush()
@@ -130,3 +136,17 @@ def _ingest(
         result.records = batch.records_read
         result.bytes = batch.bytes_read
     return result
+
+
+def _siteless_rows(store: Store, path: Path, source_id: int, table: str) -> list[InputWarning]:
+    """A register whose rows name no site, ingested without --site, while the store holds
+    sites: its rows will match none of their devices (a forgotten --site)."""
+    row = store.con.execute(f"SELECT count(*) FROM {table} WHERE source_id = ? AND site = ''",
+                            [source_id]).fetchone()
+    sites = [r[0] for r in store.con.execute(
+        "SELECT DISTINCT site FROM sources WHERE site <> '' ORDER BY site").fetchall()]
+    if not row or not row[0] or not sites:
+        return []
+    return [InputWarning(path, f"{row[0]} row(s) name no site and no --site was given, while "
+                               f"the store holds site(s) {', '.join(sites[:3])}: they will "
+                               "match none of those devices (give --site)")]

@@ -115,13 +115,28 @@ class Store:
         ).fetchone()
         return SourceRecord(*row) if row else None
 
+    def superseded(self, source: SourceRecord) -> bool:
+        """True when a later source of the same kind was ingested (a register given again
+        after a newer one must become the register in force again)."""
+        row = self.con.execute("SELECT count(*) FROM sources WHERE kind = ? AND id > ?",
+                               [source.kind, source.id]).fetchone()
+        return bool(row and row[0])
+
     @contextmanager
     def ingesting(
-        self, path: str, sha256: str, kind: str, site: str
+        self, path: str, sha256: str, kind: str, site: str,
+        replaces: SourceRecord | None = None, tables: tuple[str, ...] = (),
     ) -> Iterator[IngestBatch]:
-        """One source, one transaction: on any error nothing of this source remains."""
+        """One source, one transaction: on any error nothing of this source remains.
+        `replaces` is an earlier source of the same content, forgotten in the same
+        transaction (its rows in `tables` with it) so the content is read anew."""
         self.con.execute("BEGIN TRANSACTION")
         try:
+            if replaces is not None:
+                for table in tables:
+                    self.con.execute(f"DELETE FROM {table} WHERE source_id = ?", [replaces.id])
+                self.con.execute("DELETE FROM source_files WHERE source_id = ?", [replaces.id])
+                self.con.execute("DELETE FROM sources WHERE id = ?", [replaces.id])
             row = self.con.execute(
                 "INSERT INTO sources (path, sha256, kind, site, ingested_at) "
                 "VALUES (?, ?, ?, ?, ?) RETURNING id",
