@@ -24,4 +24,5 @@ def inert(text: str, keep_newlines: bool = True) -> str:
 def spreadsheet_safe(text: str) -> str:
     """A CSV cell that a spreadsheet will not run as a formula."""
     cleaned = inert(text)
-    return "'" + cleaned if cleaned[:1] in ("=", "+", "-", "@") else cleaned
+    # OWASP's CSV-injection list: formula starters, and tab and carriage return before them
+    return "'" + cleaned if cleaned[:1] in ("=", "+", "-", "@", "\t", "\r") else cleaned

@@ -75,12 +75,14 @@ PROTOCOLS = {"tcp": 6, "udp": 17}
 WEB_PORTS = frozenset({80, 443})
 PROTO_NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}
 BASE_SEVERITY = {"inbound": "high", "outbound": "high", "internal": "medium",
-                 "lookup": "medium", "transit": "low"}
-DIRECTION_RANK = {"transit": 0, "internal": 1, "lookup": 2, "outbound": 3, "inbound": 4}
+                 "lookup": "medium", "transit": "low", "loopback": "info"}
+DIRECTION_RANK = {"loopback": -1, "transit": 0, "internal": 1, "lookup": 2, "outbound": 3,
+                  "inbound": 4}
 DIRECTION_TEXT = {
     "inbound": "from the internet", "outbound": "to the internet",
     "internal": "inside the site", "lookup": "name lookups",
     "transit": "between two outside addresses",
+    "loopback": "on the capturing host itself (loopback)",
 }
 _PORT = re.compile(r"^(tcp|udp)/(\d{1,5})$")
 
@@ -498,6 +500,12 @@ class RemoteAccess(Detector):
 
         if hit.lookup or hit.server is None:
             asset, peer, direction, role = hit.client, "dns", "lookup", "client"
+        elif _loopback(hit.client) or _loopback(hit.server):
+            # a client and a server on the capturing host itself: the tool is installed
+            # there, but this connection reaches no other machine
+            role, direction = hit.tool.controlled, "loopback"
+            asset, peer = ((hit.client, hit.server) if role == "client"
+                           else (hit.server, hit.client))
         else:
             c_local, s_local = local(hit.client), local(hit.server)
             if c_local != s_local:
@@ -584,6 +592,8 @@ class RemoteAccess(Detector):
             steps.append("-1 by port only")
         index = SEVERITIES.index(severity) + sum(1 if s[0] == "+" else -1 for s in steps)
         severity = SEVERITIES[max(SEVERITIES.index("low"), min(index, len(SEVERITIES) - 1))]
+        if direction == "loopback":
+            severity, steps = "info", ["loopback: reaches no other machine"]
         place = ctx.geo.lookup(group.peer) if is_public(group.peer) else None
         country = place.country if place else None
         asn = place.asn_name if place else None
@@ -680,6 +690,13 @@ def _group_address(ip: str) -> bool:
     except ValueError:
         return False
     return parsed.is_multicast or parsed.is_unspecified or ip == "255.255.255.255"
+
+
+def _loopback(ip: str | None) -> bool:
+    try:
+        return ip is not None and ipaddress.ip_address(ip).is_loopback
+    except ValueError:
+        return False
 
 
 def _seconds(first: datetime | None, last: datetime | None) -> float:

@@ -14,6 +14,7 @@ import ipaddress
 import json
 import zlib
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -22,18 +23,23 @@ from vendorwatch.errors import InputError, InputWarning
 from vendorwatch.ingest.interface import Progress
 from vendorwatch.ingest.packets.context import text
 from vendorwatch.ingest.packets.scan import MAX_MACS_PER_HOST
-from vendorwatch.ingest.zeek import GZIP_MAGIC, UNSPECIFIED, open_maybe_gzip
+from vendorwatch.ingest.zeek import (
+    GZIP_MAGIC,
+    MAX_TS,
+    UNSPECIFIED,
+    open_maybe_gzip,
+    timestamp_value,
+)
 from vendorwatch.ingest.zeek import address_value as addr
 from vendorwatch.ingest.zeek import float_value as number
 from vendorwatch.ingest.zeek import int_value as count
 from vendorwatch.ingest.zeek import mac_value as mac
-from vendorwatch.ingest.zeek import timestamp_value as timestamp
 from vendorwatch.store.batch import IngestBatch
 
 __all__ = [
     "GZIP_MAGIC", "PROTOCOL_NUMBERS", "Lines", "MacEvidence", "addr", "clean", "count",
-    "first_json_objects", "head_bytes", "head_lines", "mac", "number", "open_maybe_gzip",
-    "port", "protocol", "timestamp",
+    "first_json_objects", "head_bytes", "head_lines", "json_line", "mac", "number",
+    "open_maybe_gzip", "port", "protocol", "timestamp",
 ]
 
 PROGRESS_EVERY = 8192
@@ -90,14 +96,38 @@ def first_json_objects(lines: list[bytes], limit: int = 2) -> list[dict[str, Any
             continue
         if not line.lstrip().startswith(b"{"):
             break
-        try:
-            obj = json.loads(line)
-        except ValueError:  # not JSON, or the cut end of the probe
-            break
-        if not isinstance(obj, dict):
+        obj = json_line(line)
+        if obj is None:  # not a JSON object, or the cut end of the probe
             break
         found.append(obj)
     return found
+
+
+def json_line(line: bytes) -> dict[str, Any] | None:
+    """One line's JSON object, or None: not JSON, not an object, or nested too deep for
+    the parser (``[[[[…`` a hundred thousand deep)."""
+    try:
+        obj = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def timestamp(value: Any) -> float | None:
+    """Epoch seconds from a flow export's time: a number as the Zeek reader reads it
+    (seconds, or milliseconds when too large for seconds), or ISO-8601 / nfdump text. A
+    date is never taken for milliseconds: one past the year 5138 (``9999-12-31``) is no
+    time, not 1978."""
+    if isinstance(value, str) and number(value) is None and "-" in value:
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        seconds = moment.timestamp()
+        return seconds if 0 <= seconds < MAX_TS else None
+    return timestamp_value(value)
 
 
 def clean(value: Any) -> str | None:

@@ -84,6 +84,44 @@ def message_format(head: bytes) -> int | None:
     return None
 
 
+def _sets_sound(message: bytes, offset: int, v9: bool) -> bool:
+    """Whether the netflow package can walk `message` without looping forever: every set
+    (flowset) header from `offset` on has a length that moves on and fits, and no v9
+    template (or options template) describes records of zero bytes. The package spins on
+    a zero-length IPFIX set and on a v9 data flowset whose template adds up to nothing."""
+    while offset + SET_HEADER <= len(message):
+        set_id, length = struct.unpack_from("!HH", message, offset)
+        if length < SET_HEADER or offset + length > len(message):
+            return False
+        if v9 and set_id in (0, 1) and not _v9_templates_sound(
+                message[offset + SET_HEADER:offset + length], options=set_id == 1):
+            return False
+        offset += length
+    return v9 or offset == len(message)
+
+
+def _v9_templates_sound(body: bytes, options: bool) -> bool:
+    """No template record in a v9 (options) template flowset's body has fields adding up
+    to zero bytes (padding, template id below 256, is not a template)."""
+    at = 0
+    while at + (6 if options else 4) <= len(body):
+        if options:
+            template_id, scope_size, option_size = struct.unpack_from("!HHH", body, at)
+            at += 6
+            size = scope_size + option_size
+        else:
+            template_id, count = struct.unpack_from("!HH", body, at)
+            at += 4
+            size = 4 * count
+        fields = body[at:at + size]
+        total = sum(struct.unpack_from("!H", fields, i + 2)[0]
+                    for i in range(0, len(fields) - 3, 4))
+        if template_id >= 256 and total == 0:
+            return False
+        at += size
+    return True
+
+
 class IpfixReader(SourceReader):
     kind = "ipfix"
 
@@ -228,6 +266,8 @@ class _State:
     def _ipfix(self, message: bytes) -> None:
         domain = struct.unpack_from("!I", message, 12)[0]
         templates = self.templates.setdefault((IPFIX, domain), {})
+        if not _sets_sound(message, IPFIX_HEADER, v9=False):
+            return self._skipped(False)
         try:
             packet = IPFIXExportPacket(message, templates)
         except IPFIXTemplateNotRecognized:
@@ -241,6 +281,8 @@ class _State:
     def _v9(self, packet_bytes: bytes) -> None:
         source_id = struct.unpack_from("!I", packet_bytes, 16)[0]
         templates = self.templates.setdefault((V9, source_id), {})
+        if not _sets_sound(packet_bytes, V9_HEADER, v9=True):
+            return self._skipped(False)
         try:
             packet = V9ExportPacket(packet_bytes, templates)
         except V9TemplateNotRecognized:

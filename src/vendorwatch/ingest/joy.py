@@ -28,7 +28,6 @@ Evidence, preferring Joy's structured fields:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +41,15 @@ from vendorwatch.ingest.flowio import (
     count,
     first_json_objects,
     head_lines,
+    json_line,
+    number,
     port,
     protocol,
     timestamp,
 )
 from vendorwatch.ingest.interface import Progress, SourceReader
 from vendorwatch.ingest.packets.scan import LINK_RAW, PacketScanner
+from vendorwatch.ingest.zeek import MAX_TS
 from vendorwatch.store.batch import FlowRecord, IngestBatch
 
 FLOW_KEYS = ("time_start", "num_pkts_out", "bytes_out")
@@ -92,12 +94,8 @@ class JoyReader(SourceReader):
         for lineno, line in lines:
             if not line.strip():
                 continue
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                lines.bad(lineno)
-                continue
-            if not isinstance(obj, dict):
+            obj = json_line(line)
+            if obj is None:
                 lines.bad(lineno)
                 continue
             if is_joy_config(obj):
@@ -123,8 +121,8 @@ def _flow(obj: dict[str, Any]) -> tuple[FlowRecord, list[Row]] | None:
     src, dst = addr(obj.get("sa")), addr(obj.get("da"))
     if src is None or dst is None:
         return None
-    first = timestamp(obj.get("time_start"))
-    last = timestamp(obj.get("time_end"))
+    first = _seconds(obj.get("time_start"))
+    last = _seconds(obj.get("time_end"))
     if first is not None and (last is None or last < first):
         last = first  # Joy's end time can precede the start by a fraction for one-packet flows
     record = FlowRecord(
@@ -215,6 +213,13 @@ def _payload_rows(obj: dict[str, Any], ts: float | None, have: set[str]) -> list
     if ts is None:
         found = [(None, ip, peer, signal, value) for _, ip, peer, signal, value in found]
     return found
+
+
+def _seconds(value: Any) -> float | None:
+    """Joy's times are epoch seconds; a number too large for one (year 9999) is no time,
+    not milliseconds."""
+    found = number(value)
+    return timestamp(value) if found is not None and 0 <= found < MAX_TS else None
 
 
 def _list(value: Any) -> list[Any]:

@@ -20,7 +20,8 @@ Suricata logs app-layer events in the flow's direction, so ``src_ip`` is the cli
 - http: ``http.host`` and ``http.user_agent`` about the client; ``http.server`` about the
   server from a ``server`` field (custom logging) or the ``Server`` response header.
 - ssh: ``ssh.banner`` (``SSH-<proto_version>-<software_version>``) about each side.
-- alert, stats, fileinfo, anomaly and the rest: read and ignored.
+- alert, stats, fileinfo, anomaly and the rest: read and ignored; a file of nothing
+  else (an alerts-only eve.json) fails, as it says nothing about who talks to whom.
 
 A line that is not a JSON object is skipped and counted in one warning (a cut last line
 is reported as a truncation); input with no usable line fails.
@@ -28,12 +29,11 @@ is reported as a truncation); input with no usable line fails.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from vendorwatch import signals
-from vendorwatch.errors import InputWarning
+from vendorwatch.errors import InputError, InputWarning
 from vendorwatch.ingest.flowio import (
     Lines,
     MacEvidence,
@@ -42,6 +42,7 @@ from vendorwatch.ingest.flowio import (
     count,
     first_json_objects,
     head_lines,
+    json_line,
     mac,
     port,
     protocol,
@@ -75,20 +76,21 @@ class SuricataEveReader(SourceReader):
         lines = Lines(path, progress)
         mapper = _Mapper(batch, str(path))
         records = 0
+        read = 0
+        others: dict[str, int] = {}  # event types not read -> first line
         for lineno, line in lines:
             if not line.strip():
                 continue
-            try:
-                event = json.loads(line)
-            except ValueError:
-                lines.bad(lineno)
-                continue
-            if not isinstance(event, dict) or not is_eve(event):
+            event = json_line(line)
+            if event is None or not is_eve(event):
                 lines.bad(lineno)
                 continue
             records += 1
             handler = HANDLERS.get(event["event_type"])
-            if handler is not None:
+            if handler is None:
+                others.setdefault(event["event_type"], lineno)
+            else:
+                read += 1
                 try:
                     handler(mapper, event)
                 except Exception:  # hostile values must never stop the source
@@ -96,7 +98,14 @@ class SuricataEveReader(SourceReader):
         mapper.macs.finish(batch)
         batch.records_read = records
         batch.bytes_read = lines.size
-        return lines.finish(records, "events")
+        warnings = lines.finish(records, "events")
+        if records and not read:
+            # e.g. an eve.json of alerts only: nothing here says who talks to whom
+            types = ", ".join(sorted(others)[:5])
+            raise InputError(path, f"no {', '.join(READ_TYPES[:-1])} or {READ_TYPES[-1]} "
+                                   f"events to read ({records} events of types {clean(types)})",
+                             f"line {min(others.values())}")
+        return warnings
 
 
 def _section(event: Event, key: str) -> dict[str, Any]:
@@ -252,3 +261,4 @@ HANDLERS = {
     "http": _Mapper.http,
     "ssh": _Mapper.ssh,
 }
+READ_TYPES = tuple(HANDLERS)

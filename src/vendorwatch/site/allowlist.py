@@ -10,6 +10,9 @@ An allowlist file is YAML::
         expires: 2027-06-30               # required: an allowance is reviewed, not forever
         owner: IT operations
 
+An endpoint that matches everything ("*", "*.*", 0.0.0.0/0) is refused unless the entry
+names both its assets and its kinds: it would silence every finding about an endpoint.
+
 A finding is allowlisted while every endpoint it is about is covered by an entry that has
 not expired; once the entry expires the finding is open again. Findings that are not
 about endpoints (a maker's device being present) cannot be allowlisted, only triaged.
@@ -23,7 +26,7 @@ from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vendorwatch.files import load_yaml_model, read_text
 
@@ -33,6 +36,14 @@ def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
         return ipaddress.ip_network(text, strict=False)
     except ValueError:
         return None
+
+
+def _matches_everything(endpoint: str) -> bool:
+    """A pattern of nothing but wildcards and dots ("*", "*.*", "?*") or a /0 network."""
+    network = _network(endpoint)
+    if network is not None:
+        return network.prefixlen == 0
+    return not endpoint.strip().strip("*?.[]!")
 
 
 class AllowEntry(BaseModel):
@@ -52,6 +63,14 @@ class AllowEntry(BaseModel):
             if _network(item) is None:
                 raise ValueError(f"not an address or network: {item!r}")
         return value
+
+    @model_validator(mode="after")
+    def _not_everything(self) -> AllowEntry:
+        if _matches_everything(self.endpoint) and not (self.assets and self.kinds):
+            raise ValueError(
+                f"endpoint {self.endpoint!r} matches every endpoint and would silence every "
+                f"finding about one: name the endpoints, or limit it with both assets and kinds")
+        return self
 
     def covers_endpoint(self, endpoint: str) -> bool:
         wanted = _network(self.endpoint)

@@ -26,7 +26,8 @@ def today() -> date:
 
 def load_allowlist(store: Store) -> Allowlist:
     text = store.setting("allowlist", "")
-    return Allowlist(parse_allowlist(text, "allowlist (stored)") if text else None)
+    return Allowlist(parse_allowlist(text, "allowlist (stored; give a corrected one with "
+                                           "--allowlist)") if text else None)
 
 
 def latest_decisions(store: Store) -> dict[str, dict[str, Any]]:
