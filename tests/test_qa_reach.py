@@ -277,7 +277,15 @@ def test_triage_refuses_a_decision_that_lapses_at_once_and_takes_ids_as_pasted(
 
 def test_zones_names_a_closed_zone_that_checks_nothing(demo_db: Path, tmp_path: Path) -> None:
     db = copy_of(demo_db, tmp_path)
-    assert run_cli("detect", "--closed-zone", "crane", db=db).returncode == 0
+    # refused when given (exit 2, nothing stored) ...
+    refused = run_cli("detect", "--closed-zone", "crane", db=db)
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (
+        "error: --closed-zone 'crane': no such zone (zones: office, cctv, scanners, cranes; "
+        "or give a subnet such as 10.20.0.0/24)")
+    # ... and reported by `zones` when one was stored before (by an earlier version)
+    with Store(db) as opened:
+        opened.set_setting("closed_zones", '["crane"]')
     done = run_cli("zones", "--format", "json", db=db)
     assert done.returncode == 0
     assert "warning: --closed-zone 'crane': no such zone (zones: office, cctv, scanners, " \
@@ -334,3 +342,26 @@ def test_remote_access_on_loopback_is_information_not_a_site_finding(
         assert finding.severity == "info"
         assert finding.details["direction"] == "loopback"
         assert "on the capturing host itself (loopback)" in finding.summary
+
+
+def test_zeek_json_nested_absurdly_deep_is_one_line(tmp_path: Path) -> None:
+    import json as _json
+
+    from vendorwatch.ingest import ingest_path
+    from vendorwatch.store import Store
+
+    log = tmp_path / "conn.log"
+    good = {"_path": "conn", "ts": 1.0, "id.orig_h": "10.0.0.1", "id.orig_p": 1,
+            "id.resp_h": "10.0.0.2", "id.resp_p": 80, "proto": "tcp"}
+    log.write_text(_json.dumps(good) + "\n" + '{"x":' + "[" * 100_000 + "]" * 100_000 + "}\n")
+    with Store(tmp_path / "z.duckdb") as store:
+        result = ingest_path(store, log)
+    assert result.error is not None
+    assert result.error.line() == f"{log} at line 2: invalid JSON: nested too deeply"
+
+
+def test_zeek_iso_dates_far_ahead_are_not_read_as_milliseconds() -> None:
+    from vendorwatch.ingest.zeek import timestamp_value
+
+    assert timestamp_value("9999-12-31T23:59:59Z") is None
+    assert timestamp_value("2026-03-02T06:00:00Z") == 1_772_431_200.0

@@ -163,6 +163,16 @@ def _set_site_files(
     except InputError as exc:
         raise _fail(exc.line()) from None
     if closed:
+        from vendorwatch.site.zones import Zones, parse_zones
+
+        text = wanted.get("zones", store.setting("zones", ""))
+        try:
+            spec = parse_zones(text, "zones") if text else None
+        except InputError as exc:
+            raise _fail(exc.line()) from None
+        problems = Zones(spec, closed=closed).closed_problems()
+        if problems:
+            raise _fail(problems[0])
         wanted["closed_zones"] = json.dumps(sorted(set(closed)))
     changed = False
     for key, value in wanted.items():
@@ -373,6 +383,8 @@ def report(
             write_report(store, out_path, site=site)
         except OSError as exc:
             raise _fail(f"{out_path}: cannot write: {exc.strerror}") from None
+        except InputError as exc:  # a stored zone file or allowlist that no longer passes
+            raise _fail(exc.line()) from None
     say(f"report written: {out_path.resolve()}")
 
 

@@ -78,7 +78,7 @@ AccessKind = Literal["physical", "remote", "admin"]
 ACCESS_KINDS = ("physical", "remote", "admin")
 REMOTE = ("remote", "admin")
 WILDCARDS = ("all", "*")
-SESSION_DIRECTIONS_SKIPPED = ("lookup", "transit")
+SESSION_DIRECTIONS_SKIPPED = ("lookup", "transit", "loopback")
 MAX_EVIDENCE = 20
 
 

@@ -87,7 +87,9 @@ class InternetExposure(Detector):
                 name = f" ({talk['server_name']})" if talk["server_name"] else ""
                 evidence.append(evidence_row(
                     talk["first_seen"], asset["ip"], peer, "flow",
-                    f"{proto_name(talk['proto'])}/{talk['dst_port']} {direction} {peer}{name} "
+                    f"{proto_name(talk['proto'])}"
+                    + (f"/{talk['dst_port']}" if talk["dst_port"] is not None else "")
+                    + f" {direction} {peer}{name} "
                     f"{country} {place.asn_name or 'AS?'}: {talk['flows']} flows, "
                     f"{out_b or 0} B out, {in_b or 0} B in",
                     talk["source"],

@@ -174,6 +174,7 @@ def timestamp_value(value: Any) -> float | None:
     """Epoch seconds from a Zeek time: epoch number (btest masks give None), epoch
     milliseconds, or an ISO-8601 string (JSON::TS_ISO8601)."""
     number = float_value(value)
+    dated = False
     if number is None and isinstance(value, str) and "-" in value:
         try:
             moment = datetime.fromisoformat(value.strip())
@@ -181,10 +182,10 @@ def timestamp_value(value: Any) -> float | None:
             return None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        number = moment.timestamp()
+        number, dated = moment.timestamp(), True
     if number is None or number < 0:
         return None
-    if number >= MAX_TS and not isinstance(value, bytes):
+    if number >= MAX_TS and not isinstance(value, bytes) and not dated:
         number /= 1000.0  # JSON::TS_MILLIS
     return number if number < MAX_TS else None
 
@@ -387,7 +388,7 @@ def probe(path: Path) -> ZeekLog | None:
         return None
     try:
         obj = json.loads(first)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly nested (hostile) JSON
         return None
     if not isinstance(obj, dict):
         return None
@@ -935,6 +936,9 @@ class ZeekReader(SourceReader):
                 ) from None
             except ValueError as exc:
                 raise InputError(path, f"invalid JSON: {exc}", f"line {lineno}") from None
+            except RecursionError:
+                raise InputError(path, "invalid JSON: nested too deeply",
+                                 f"line {lineno}") from None
             if not isinstance(obj, dict):
                 raise InputError(path, "invalid JSON: not an object", f"line {lineno}")
             meter.row(raw)
