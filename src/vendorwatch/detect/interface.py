@@ -4,6 +4,7 @@ one entry in `vendorwatch.detect.DETECTORS`."""
 from __future__ import annotations
 
 import hashlib
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -83,3 +84,16 @@ def evidence_row(
 def proto_name(number: int | None) -> str:
     """tcp, udp, icmp, icmpv6, or the IP protocol number."""
     return {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}.get(number or 0, str(number))
+
+
+def asset_addresses(value: Any) -> list[str]:
+    """The other addresses of an asset (the assets table's `addresses` JSON list)."""
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    if isinstance(value, str) and value:
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return []
+        return [str(v) for v in parsed] if isinstance(parsed, list) else []
+    return []

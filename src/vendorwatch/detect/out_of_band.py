@@ -49,9 +49,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from vendorwatch import signals
-from vendorwatch.detect.interface import DetectContext, Detector, Finding, evidence_row
+from vendorwatch.detect.interface import (
+    DetectContext,
+    Detector,
+    Finding,
+    asset_addresses,
+    evidence_row,
+)
 from vendorwatch.detect.internet_exposure import OPERATIONAL_CLASSES, is_public
-from vendorwatch.detect.remote_access import asset_addresses
 from vendorwatch.errors import InputError
 from vendorwatch.identify import oui
 

@@ -49,7 +49,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vendorwatch import signals
-from vendorwatch.detect.interface import DetectContext, Detector, Finding, evidence_row
+from vendorwatch.detect.interface import (
+    DetectContext,
+    Detector,
+    Finding,
+    asset_addresses,
+    evidence_row,
+)
 from vendorwatch.errors import InputError
 from vendorwatch.intel import Registry
 
@@ -109,18 +115,6 @@ def subnet(address: str | None) -> str | None:
         return None
     prefix = 24 if ip.version == 4 else 64
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
-
-
-def parse_addresses(value: Any) -> list[str]:
-    if isinstance(value, list):
-        return [str(v) for v in value]
-    if isinstance(value, str) and value:
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return []
-        return [str(v) for v in parsed] if isinstance(parsed, list) else []
-    return []
 
 
 def json_value(value: Any) -> Any:
@@ -310,7 +304,7 @@ class RegisterReconciliation(Detector):
         by_mac: dict[str, dict[str, Any]] = {}
         by_name: dict[str, dict[str, Any]] = {}
         for asset in site_assets:
-            for address in (asset["ip"], *parse_addresses(asset.get("addresses"))):
+            for address in (asset["ip"], *asset_addresses(asset.get("addresses"))):
                 by_ip.setdefault(norm_text(address), asset)
             mac = normal_mac(asset.get("mac"))
             if mac:
@@ -376,7 +370,7 @@ class RegisterReconciliation(Detector):
         if not site_assets:
             return  # nothing captured at this site: every row would be "not seen"
         seen_subnets = {s for a in site_assets
-                        for s in (subnet(a["ip"]), *map(subnet, parse_addresses(
+                        for s in (subnet(a["ip"]), *map(subnet, asset_addresses(
                             a.get("addresses")))) if s}
         for match in matches:
             if match.asset is not None:
@@ -557,7 +551,7 @@ class RegisterReconciliation(Detector):
                 path.module.append(reason)
                 path.evidence.extend(_asset_evidence(ctx, asset["site"], asset["ip"],
                                                      claims=("manufacturer=", "device_class=")))
-            keys = {asset["ip"], *parse_addresses(asset.get("addresses"))}
+            keys = {asset["ip"], *asset_addresses(asset.get("addresses"))}
             mac = normal_mac(asset.get("mac"))
             if mac:
                 keys.add(mac)

@@ -32,7 +32,6 @@ port is one of them, the source is taken as the server."""
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -52,6 +51,7 @@ from vendorwatch.detect.interface import (
     DetectContext,
     Detector,
     Finding,
+    asset_addresses,
     evidence_row,
 )
 from vendorwatch.detect.internet_exposure import OPERATIONAL_CLASSES, is_public
@@ -670,18 +670,6 @@ def _assets(
         for other in asset_addresses(asset.get("addresses")):
             by_address.setdefault((site, other), ip)
     return assets, by_address
-
-
-def asset_addresses(value: Any) -> list[str]:
-    if isinstance(value, list):
-        return [str(v) for v in value]
-    if isinstance(value, str) and value:
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return []
-        return [str(v) for v in parsed] if isinstance(parsed, list) else []
-    return []
 
 
 def _group_address(ip: str) -> bool:
