@@ -32,7 +32,8 @@ def dns_resolvers(store: Store) -> set[tuple[str, str]]:
 
 def address_names(store: Store) -> dict[tuple[str, str], str]:
     """(site, address) → the name it was most often reached by: the flows' own server
-    names first, then DNS answers, then certificate common names."""
+    names first, then the SNI and Host names sent to it, then DNS answers, then
+    certificate common names."""
     votes: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for weight, sql in (
         (1000, """SELECT s.site, f.dst_ip AS address, lower(f.server_name) AS name,
@@ -40,6 +41,10 @@ def address_names(store: Store) -> dict[tuple[str, str], str]:
                   FROM flows f JOIN sources s ON s.id = f.source_id
                   WHERE f.server_name IS NOT NULL AND f.server_name <> ''
                   GROUP BY ALL"""),
+        (500, """SELECT s.site, e.peer_ip AS address, lower(e.value) AS name, count(*) AS n
+                 FROM evidence e JOIN sources s ON s.id = e.source_id
+                 WHERE e.signal IN ('tls.sni', 'http.host') AND e.peer_ip IS NOT NULL
+                 GROUP BY ALL"""),
         (10, """SELECT s.site, substr(e.value, strpos(e.value, '=') + 1) AS address,
                        lower(split_part(e.value, '=', 1)) AS name, count(*) AS n
                 FROM evidence e JOIN sources s ON s.id = e.source_id
