@@ -85,3 +85,17 @@ def test_detectors_work_on_flow_exports(tmp_path: Path) -> None:
                                   db=db).stdout)
     assert [(r["name"], r["platform_id"]) for r in exposure] == [("www.logink.cn",
                                                                    "logink-platform")]
+
+
+def test_an_inbound_probe_is_an_attempt_not_a_session(tmp_path: Path) -> None:
+    eve = tmp_path / "eve.json"
+    probe = _flow(T0, 0.2, 120, 60)
+    probe.update(pkts_toserver=2, pkts_toclient=1)
+    eve.write_text(_eve("flow", T0, "92.223.65.10", 51000, "10.10.0.21", 3389,
+                        app_proto="rdp", flow=probe))
+    db = tmp_path / "probe.duckdb"
+    assert run_cli("ingest", str(eve), db=db).returncode == 0
+    [rdp] = [f for f in json.loads(run_cli("findings", "--format", "json", db=db).stdout)
+             if f["kind"] == "remote-access"]
+    assert "an attempt only, no session" in rdp["summary"]
+    assert rdp["severity"] == "medium"   # high - 2 for the attempt, +1 interactive from outside

@@ -74,6 +74,8 @@ CONNECT_TOOL = "http-connect"
 PROTOCOLS = {"tcp": 6, "udp": 17}
 WEB_PORTS = frozenset({80, 443})
 PROTO_NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}
+# An inbound "session" in which the device sent back less than this is an attempt.
+SESSION_MIN_BYTES = 512
 BASE_SEVERITY = {"inbound": "high", "outbound": "high", "internal": "medium",
                  "lookup": "medium", "transit": "low", "loopback": "info"}
 DIRECTION_RANK = {"loopback": -1, "transit": 0, "internal": 1, "lookup": 2, "outbound": 3,
@@ -590,6 +592,12 @@ class RemoteAccess(Detector):
             steps.append("-1 weak match")
         if group.via == {"port"}:
             steps.append("-1 by port only")
+        attempt = direction == "inbound" and group.bytes_out < SESSION_MIN_BYTES
+        if attempt:
+            # the device answered with next to nothing: a probe or a scan from the internet,
+            # worth knowing (the port is open to it) but no session took place
+            steps += ["-1 attempt only: the device sent back under "
+                      f"{SESSION_MIN_BYTES} B"] * 2
         index = SEVERITIES.index(severity) + sum(1 if s[0] == "+" else -1 for s in steps)
         severity = SEVERITIES[max(SEVERITIES.index("low"), min(index, len(SEVERITIES) - 1))]
         if direction == "loopback":
@@ -616,6 +624,8 @@ class RemoteAccess(Detector):
             extra = " on a non-standard port"
         if group.via == {"port"}:
             extra += " (by port only)"
+        if attempt:
+            extra += " — an attempt only, no session (a probe or a scan)"
         volume = ""
         if direction == "lookup":
             names = sorted(group.names)
