@@ -291,3 +291,16 @@ def test_the_sites_own_jump_host_is_the_approved_path(tmp_path: Path) -> None:
                   "SCN-01", via="some-laptop")])
     flagged = {f.details.get("person") for f in of(run(store), "access-not-via-approved-path")}
     assert flagged == {"B. Admin"}
+
+
+def test_a_scope_that_names_nothing_is_reported(tmp_path: Path) -> None:
+    store = Store(tmp_path / "typo.duckdb")
+    with store.ingesting("/data/assets.csv", "sha-assets", "asset-register", SITE) as batch:
+        batch.table_rows("register_assets", ASSETS)
+    with store.ingesting(ACCESS_FILE, "sha-access", "access-register", SITE) as batch:
+        batch.table_rows("access_register", [
+            entry(2, "C. Typo", "Terminal West", "IT administrator", "VGB-B", "admin",
+                  "SCN-0l;CAM-01")])
+    [found] = of(run(store), "access-scope-unresolved", "C. Typo")
+    assert found.severity == "low"
+    assert "scope names SCN-0l, which no asset id, zone or function" in found.summary

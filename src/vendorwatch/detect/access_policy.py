@@ -21,6 +21,8 @@ rule are merged):
 - ``access-screening-insufficient``: screening below the rule's minimum.
 - ``access-screening-expired``: ``screening_expires`` before today (not where the rule
   requires no screening).
+- ``access-scope-unresolved`` (low): scope items that match nothing in the register (a
+  typo hides what the access really reaches).
 - ``access-not-via-approved-path``: remote/admin access not through one of the rule's paths.
 - ``access-without-mfa``: the rule requires MFA and the register does not record it.
 - ``access-scope-too-wide``: ``all``/``*`` in scope, or assets of functions other than the
@@ -384,6 +386,14 @@ class AccessPolicy(Detector):
                 "the entry removed (with its account or pass) or renewed", person_level=True,
                 details={"valid_until": row["valid_until"]}))
             return out
+        if entry.scope.unresolved:
+            # a typo in a scope hides access to whatever it meant: say so
+            out.append(Violation(
+                "access-scope-unresolved", "low", "scope-resolves", entry,
+                f"scope names {', '.join(entry.scope.unresolved)}, which no asset id, zone "
+                f"or function in the register matches (judged as {level})",
+                "a scope of register asset ids, zones or functions",
+                details={"unresolved": entry.scope.unresolved}))
         rule = policy.rule_for(level, access)
         high = level in ("high", "vital")
         if rule is not None:
