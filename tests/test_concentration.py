@@ -103,3 +103,20 @@ def test_impact_command(db: Path) -> None:
     assert table.returncode == 0 and "CCTV" in table.stdout
     assert run_cli("impact", db=db).returncode == 2
     assert run_cli("impact", "--maker", "x", "--country", "CN", db=db).returncode == 2
+
+
+def test_capacity_shares_say_how_many_devices_declare_one(tmp_path: Path) -> None:
+    path = tmp_path / "partial.duckdb"
+    with Store(path) as store:
+        with store.ingesting("assets.csv", "sha-part", "asset-register", SITE) as batch:
+            batch.table_rows("register_assets", [
+                _register("SC-1", "Nuctech", "container scanning", 120),
+                _register("SC-2", "Rapiscan Systems", "container scanning", None),
+                _register("SC-3", "Nuctech", "container scanning", 100),
+            ])
+        found = [f for f in run_detectors(store) if f.kind == "concentration"
+                 and f.details["level"] == "maker"]
+    [nuctech] = [f for f in found if f.details["name"] == "Nuctech"]
+    assert nuctech.details["capacity_share"] == 1.0
+    assert nuctech.details["capacity_declared"] == 2
+    assert "100% of declared capacity — declared for 2 of 3 devices" in nuctech.summary

@@ -132,6 +132,7 @@ def concentration(found: list[Device]) -> list[dict[str, Any]]:
     rows = []
     for (site, function), members in sorted(groups.items()):
         total_capacity = sum(d.capacity or 0 for d in members)
+        declared = sum(1 for d in members if d.capacity is not None)
         for level, names_of in (("maker", lambda d: [d.maker]),
                                 ("owner", lambda d: d.owners or [d.maker])):
             holders: dict[str, list[Device]] = defaultdict(list)
@@ -145,6 +146,8 @@ def concentration(found: list[Device]) -> list[dict[str, Any]]:
                     "devices": len(held), "of_devices": len(members),
                     "share": round(len(held) / len(members), 3),
                     "capacity": capacity if total_capacity else None,
+                    # shares of capacity count only devices that declare one
+                    "capacity_declared": declared,
                     "capacity_share": round(capacity / total_capacity, 3)
                     if total_capacity else None,
                     "risk": max((d.risk for d in held), key=_risk_rank),
@@ -212,6 +215,7 @@ def impact(found: list[Device], lost: list[Device]) -> list[dict[str, Any]]:
             "site": site, "function": function, "devices": len(members),
             "devices_lost": len(gone), "share_lost": round(len(gone) / len(members), 3),
             "capacity": capacity or None, "capacity_lost": capacity_lost if capacity else None,
+            "capacity_declared": sum(1 for d in members if d.capacity is not None),
             "capacity_share_lost": round(capacity_lost / capacity, 3) if capacity else None,
             "remaining": len(members) - len(gone),
             "lost": sorted(f"{d.name} ({d.maker}; {d.basis})" for d in gone),
@@ -234,6 +238,9 @@ class Concentration(Detector):
             what = "maker" if row["level"] == "maker" else "ultimate owner"
             capacity = (f", {row['capacity_share']:.0%} of declared capacity"
                         if row["capacity_share"] is not None else "")
+            if capacity and row["capacity_declared"] < row["of_devices"]:
+                capacity += (f" — declared for {row['capacity_declared']} of "
+                             f"{row['of_devices']} devices")
             yield Finding(
                 kind=self.kind, severity="high" if share >= HIGH_SHARE else "medium",
                 site=row["site"], asset_ip=None,

@@ -51,6 +51,8 @@ def _scanner_share(concentration: list[dict[str, Any]]) -> dict[str, Any]:
     for row in sorted(rows, key=lambda r: -r["devices"]):
         capacity = (f", {row['capacity_share']:.0%} of declared capacity"
                     if row["capacity_share"] is not None else "")
+        if capacity and row["capacity_declared"] < total:
+            capacity += f", capacity declared for {row['capacity_declared']} of {total}"
         parts.append(f"{row['name']} {row['devices']} of {total} ({row['share']:.0%}"
                      f"{capacity})")
     return {"question": question, "findings": [],
