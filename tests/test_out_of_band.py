@@ -240,3 +240,18 @@ def test_inspections_confirm_or_close_a_cellular_device(
     assert cell.severity == severity
     assert note in cell.summary
     assert [e["signal"] for e in cell.evidence].count("inspection") == len(records)
+
+
+def test_two_gateways_years_apart_are_a_change_not_a_second_path(tmp_path: Path) -> None:
+    """Captures from different years under one site: the old and the new router."""
+    cap = Capture()
+    year = 365 * 86_400 * US
+    for i, (ip, hw, gw, when) in enumerate((
+            ("10.50.0.21", "18:66:da:50:21:01", CISCO, T0),
+            ("10.50.0.22", "18:66:da:50:22:02", DELL, T0 + 2 * year))):
+        session(cap, when, Endpoint(ip, mac(hw)).at(40_000 + i),
+                Endpoint(("58.246.10.20", "13.107.4.52")[i], mac(gw), ttl=50).at(443),
+                100 * i, vlan=50)
+    (gw,) = of_kind(run(tmp_path, written(cap, tmp_path / "years.pcap")), "second-gateway")
+    assert gw.severity == "low" and gw.details["used_together"] is False
+    assert "never at the same time" in gw.summary

@@ -39,7 +39,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -274,6 +274,24 @@ FOUND_MODEM = re.compile(r"\b(modem|sim|router)\b.*\b(found|present|fitted|insta
                          r"\b(found|present)\b.*\b(modem|sim)\b", re.IGNORECASE)
 GONE_MODEM = re.compile(r"^\s*no\b|\b(removed|none found|not found|taken out)\b",
                         re.IGNORECASE)
+
+
+# Two ways out used within this of each other count as used together.
+TOGETHER = timedelta(days=1)
+
+
+def _overlapping(windows: list[tuple[Any, Any]]) -> bool:
+    """Whether at least two of the (first, last) windows come within TOGETHER of each
+    other; unknown times count as together (nothing says they were not)."""
+    known = sorted((a, b) for a, b in windows if a is not None and b is not None)
+    if len(known) < len(windows) or len(known) < 2:
+        return True
+    reach = known[0][1]
+    for start, end in known[1:]:
+        if start - reach <= TOGETHER:
+            return True
+        reach = max(reach, end)
+    return False
 
 
 def inspections_by_address(ctx: DetectContext) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -594,6 +612,11 @@ class OutOfBand(Detector):
                         f"({maker or 'unknown maker'}{', cellular' if is_cellular else ''})",
                         source))
         severity = "high" if cellular_gateways else "medium"
+        # two ways out used at different times (a router replaced, captures from different
+        # years under one site) are a change, not a second path: shown, at low
+        together = _overlapping([(g.first, g.last) for g in ordered])
+        if not together:
+            severity = "low"
 
         def describe(g: dict[str, Any]) -> str:
             what = ", ".join(x for x in (g["maker"] or "unknown maker", g["device_class"],
@@ -615,11 +638,13 @@ class OutOfBand(Detector):
             kind="second-gateway", severity=severity, site=site,
             asset_ip=odd[0]["ip"] if odd else None,
             key=f"{vlan if vlan is not None else '-'}|{net}",
-            summary=f"Subnet {where} leaves the site through {len(ordered)} gateways: "
-                    + "; ".join(describe(g) for g in listed),
+            summary=f"Subnet {where} leaves the site through {len(ordered)} gateways"
+                    + ("" if together else " (never at the same time: a change of router?)")
+                    + ": " + "; ".join(describe(g) for g in listed),
             evidence=evidence,
             first_seen=min(times, default=None), last_seen=max(times, default=None),
             details={"subnet": net, "vlan": vlan, "gateways": listed,
+                     "used_together": together,
                      "cellular_gateways": cellular_gateways, "primary": primary},
         )
 
