@@ -365,3 +365,15 @@ def test_zeek_iso_dates_far_ahead_are_not_read_as_milliseconds() -> None:
 
     assert timestamp_value("9999-12-31T23:59:59Z") is None
     assert timestamp_value("2026-03-02T06:00:00Z") == 1_772_431_200.0
+
+
+def test_a_header_only_flow_export_warns(tmp_path: Path) -> None:
+    from vendorwatch.ingest import ingest_path
+    from vendorwatch.store import Store
+
+    path = tmp_path / "empty-export.csv"
+    path.write_text("ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt\n")
+    with Store(tmp_path / "h.duckdb") as store:
+        result = ingest_path(store, path)
+    assert result.status == "ingested" and result.kind == "nfdump"
+    assert [w.line() for w in result.warnings] == [f"{path}: no flows in it (a header only?)"]

@@ -234,6 +234,8 @@ class Lines:
             warnings.append(InputWarning(
                 self.path, f"truncated gzip data: ingested {self.lineno} complete lines",
                 f"line {self.lineno + 1}"))
+        if records == 0 and not warnings:
+            warnings.append(InputWarning(self.path, f"no {what} in it (a header only?)"))
         return warnings
 
 
