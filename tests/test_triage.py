@@ -120,8 +120,12 @@ def test_allowlist_entries_settle_findings_until_they_expire(tmp_path: Path) -> 
     assert found["internet-traffic"]["details"]["allowlist"]["owner"] == "security officer"
     # kinds restrict the entry: the vendor-cloud finding is still open
     assert found["vendor-cloud-endpoint"]["state"] == "open"
-    allow.write_text(ALLOW.format(expires=(date.today() - timedelta(days=1)).isoformat()))
-    assert run_cli("detect", "--allowlist", str(allow), db=db).returncode == 0
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    allow.write_text(ALLOW.format(expires=yesterday))
+    done = run_cli("detect", "--allowlist", str(allow), db=db)
+    assert done.returncode == 0
+    assert (f"warning: {allow} at entries.0: '*.hik-connect.com' expired on {yesterday}; "
+            "it allows nothing until renewed") in done.stderr
     expired = _findings(db)["internet-traffic"]
     assert expired["state"] == "open" and "expired on" in expired["details"]["reopened"]
 

@@ -157,6 +157,7 @@ def _set_site_files(
             wanted["zones"] = read_zone_file(zones)
         if allowlist is not None:
             wanted["allowlist"] = read_allowlist_file(allowlist)
+            _warn_expired(allowlist, wanted["allowlist"])
         if access_policy is not None:
             load_access_policy(access_policy)
             wanted["access_policy"] = access_policy
@@ -180,6 +181,18 @@ def _set_site_files(
             store.set_setting(key, value)
             changed = True
     return changed
+
+
+def _warn_expired(path: Path, text: str) -> None:
+    """Say which allowlist entries have already expired (they allow nothing)."""
+    from vendorwatch.site.allowlist import parse_allowlist
+    from vendorwatch.site.triage import today
+
+    on = today()
+    for index, entry in enumerate(parse_allowlist(text, path).entries):
+        if entry.expires < on:
+            say(f"warning: {path} at entries.{index}: {entry.endpoint!r} expired on "
+                f"{entry.expires.isoformat()}; it allows nothing until renewed")
 
 
 def _refresh(store: Store) -> tuple[int, list[Any]]:
