@@ -50,6 +50,9 @@ def test_a_decision_survives_re_detection_and_re_ingest(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)[0]["state"] == "accepted"
     assert _findings(db)["internet-traffic"]["state"] == "accepted"
+    accepted = json.loads(run_cli("findings", "--state", "accepted", "--format", "json",
+                                  db=db).stdout)
+    assert [f["id"] for f in accepted] == [target["id"]]
     assert run_cli("detect", db=db).returncode == 0
     after = _findings(db)["internet-traffic"]
     assert after["id"] == target["id"] and after["state"] == "accepted"

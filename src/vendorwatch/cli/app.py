@@ -357,10 +357,18 @@ def findings(
     fail_on: Annotated[str | None, typer.Option(callback=_check_severity,
                                                 help="Exit 1 if a finding is at or above.")]
     = None,
+    state: Annotated[str | None, typer.Option(
+        help="Only findings in this state: open, accepted, false_positive, mitigated, "
+             "allowlisted.")] = None,
 ) -> None:
     """Findings with their severity, asset and summary (evidence in json/csv)."""
+    states = ("open", "accepted", "false_positive", "mitigated", "allowlisted")
+    if state is not None and state not in states:
+        raise _fail(f"--state must be one of {', '.join(states)}")
     with _open(ctx, reading=True) as store:
         rows = list_findings(store, site, severity)
+    if state is not None:
+        rows = [r for r in rows if r["state"] == state]
     emit(rows, fmt, ["id", "severity", "kind", "asset_ip", "summary", "state"], "Findings", out)
     _exit_on(rows, fail_on)
 
