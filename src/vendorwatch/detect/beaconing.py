@@ -104,6 +104,7 @@ from vendorwatch.detect.interface import (
     Detector,
     Finding,
     evidence_row,
+    proto_name,
 )
 from vendorwatch.detect.internet_exposure import is_public
 
@@ -506,13 +507,6 @@ def benign_match(proto: str, port: int | None, dest: str, dst_ip: str) -> Benign
 # The detector
 # ---------------------------------------------------------------------------------------
 
-PROTO_NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}
-
-
-def _proto(number: int) -> str:
-    return PROTO_NAMES.get(number, str(number))
-
-
 def _ip_sort(ip: str) -> tuple[int, int, str]:
     try:
         parsed = ipaddress.ip_address(ip)
@@ -593,7 +587,7 @@ class Beaconing(Detector):
         first = fleet.members[0]
         ips = [m.asset["ip"] for m in fleet.members]
         dst_ip = str(first.stats["dst_ip"])
-        proto = _proto(fleet.proto)
+        proto = proto_name(fleet.proto)
         port = None if fleet.port < 0 else fleet.port
         dest_is_name = not _is_address(fleet.dest)
         public = is_public(dst_ip)
@@ -746,7 +740,7 @@ def _samples(
         con.unregister("_vw_beacon_pairs")
     out: dict[tuple[str, str, str, int, int], list[dict[str, Any]]] = defaultdict(list)
     for row in rows.to_dict("records"):
-        proto = _proto(int(row["proto"]))
+        proto = proto_name(int(row["proto"]))
         port = int(row["dst_port"])
         name = f" ({row['dest']})" if row["dest"] != row["dst_ip"] else ""
         ts = row["ts_first"]

@@ -53,6 +53,7 @@ from vendorwatch.detect.interface import (
     Finding,
     asset_addresses,
     evidence_row,
+    proto_name,
 )
 from vendorwatch.detect.internet_exposure import OPERATIONAL_CLASSES, is_public
 from vendorwatch.errors import InputError
@@ -73,7 +74,6 @@ NAME_SIGNALS = (signals.TLS_SNI, signals.HTTP_HOST, signals.DNS_QUERY)
 CONNECT_TOOL = "http-connect"
 PROTOCOLS = {"tcp": 6, "udp": 17}
 WEB_PORTS = frozenset({80, 443})
-PROTO_NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}
 # An inbound "session" in which the device sent back less than this is an attempt.
 SESSION_MIN_BYTES = 512
 BASE_SEVERITY = {"inbound": "high", "outbound": "high", "internal": "medium",
@@ -537,7 +537,7 @@ class RemoteAccess(Detector):
                     hit.ts_first, asset, None if hit.lookup else peer, hit.signal, hit.value,
                     hit.source))
             return
-        proto = PROTO_NAMES.get(hit.proto or 0, str(hit.proto))
+        proto = proto_name(hit.proto)
         port = f"{proto}/{hit.server_port}" if hit.server_port is not None else proto
         duration = _seconds(hit.ts_first, hit.ts_last)
         out_b, in_b = ((hit.c2s_bytes, hit.s2c_bytes) if role == "client"
