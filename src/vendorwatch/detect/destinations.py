@@ -9,16 +9,12 @@ from an address alone (cloud addresses are shared and reassigned)."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime
 from typing import Any
 
 from vendorwatch.detect.interface import DetectContext
 from vendorwatch.site.zones import INTERNET
 from vendorwatch.store import Store
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() + "Z" if value is not None else None
+from vendorwatch.store.views import iso
 
 
 def dns_resolvers(store: Store) -> set[tuple[str, str]]:
@@ -115,7 +111,7 @@ def external_destinations(
             "flows": row["flows"],
             "bytes_out": row["dst_bytes"] if inbound else row["src_bytes"],
             "bytes_in": row["src_bytes"] if inbound else row["dst_bytes"],
-            "first_seen": _iso(row["first_seen"]), "last_seen": _iso(row["last_seen"]),
+            "first_seen": iso(row["first_seen"]), "last_seen": iso(row["last_seen"]),
             "app": row["app"],
         })
     out.sort(key=lambda r: (r["site"], r["device"], -(r["bytes_out"] + r["bytes_in"])))

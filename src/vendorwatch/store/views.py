@@ -10,7 +10,8 @@ from typing import Any
 from vendorwatch.store.db import Store
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
+    """A stored UTC time as the contract writes it: ISO 8601 with a Z."""
     return value.isoformat() + "Z" if value is not None else None
 
 
@@ -41,7 +42,7 @@ def list_assets(store: Store, site: str | None = None) -> list[dict[str, Any]]:
             "confidence": asset["confidence"], "risk": asset["risk"],
             "listings": json.loads(asset["listings"]),
             "evidence": support.get((asset["site"], asset["ip"]), []),
-            "first_seen": _iso(asset["first_seen"]), "last_seen": _iso(asset["last_seen"]),
+            "first_seen": iso(asset["first_seen"]), "last_seen": iso(asset["last_seen"]),
             "hostnames": names.get("hostnames", []),
             "user_agents": names.get("user_agents", []),
         })
@@ -94,7 +95,7 @@ def list_findings(
             "id": row["id"], "kind": row["kind"], "severity": row["severity"],
             "site": row["site"], "asset_ip": row["asset_ip"], "summary": row["summary"],
             "evidence": json.loads(row["evidence"]),
-            "first_seen": _iso(row["first_seen"]), "last_seen": _iso(row["last_seen"]),
+            "first_seen": iso(row["first_seen"]), "last_seen": iso(row["last_seen"]),
             "state": state, "details": details,
         })
     out.sort(key=lambda f: (-SEVERITIES.index(f["severity"]), f["kind"], f["asset_ip"] or ""))
@@ -119,5 +120,5 @@ def list_evidence(
         params,
     )
     for row in rows:
-        row["ts"] = _iso(row["ts"])
+        row["ts"] = iso(row["ts"])
     return rows
