@@ -22,7 +22,8 @@ small address → zone table, so it scales with the number of flows, not Python 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
@@ -47,18 +48,24 @@ MAX_EVIDENCE = 20
 SENSITIVITY_SEVERITY = {"low": "low", "medium": "medium", "high": "high", "vital": "high"}
 
 
-def _address_zones(store: Store, zones: Zones) -> pd.DataFrame:
+@contextmanager
+def address_zones(store: Store, zones: Zones) -> Iterator[None]:
+    """Within the block, the table `_vw_zones` (address, zone) holds the zone of every
+    address in the flows, for SQL to join on."""
     addresses = [r[0] for r in store.con.execute(
         "SELECT src_ip FROM flows UNION SELECT dst_ip FROM flows").fetchall()]
-    return pd.DataFrame({"address": addresses,
-                         "zone": [zones.zone_of(a) for a in addresses]})
+    store.con.register("_vw_zones", pd.DataFrame(
+        {"address": addresses, "zone": [zones.zone_of(a) for a in addresses]}))
+    try:
+        yield
+    finally:
+        store.con.unregister("_vw_zones")
 
 
 def zone_matrix(store: Store, zones: Zones) -> list[dict[str, Any]]:
     """Flows, bytes and hosts from each zone to each zone (src is the initiator), with
     whether the zone file allows it (None when there is no rule to apply)."""
-    store.con.register("_vw_zones", _address_zones(store, zones))
-    try:
+    with address_zones(store, zones):
         rows = store.query(
             """SELECT s.site, zs.zone AS from_zone, zd.zone AS to_zone, count(*) AS flows,
                       sum(coalesce(f.src_bytes, 0) + coalesce(f.dst_bytes, 0)) AS bytes,
@@ -70,8 +77,6 @@ def zone_matrix(store: Store, zones: Zones) -> list[dict[str, Any]]:
                JOIN _vw_zones zd ON zd.address = f.dst_ip
                GROUP BY ALL ORDER BY s.site, bytes DESC"""
         )
-    finally:
-        store.con.unregister("_vw_zones")
     for row in rows:
         row["allowed"] = _allowed(zones, row["from_zone"], row["to_zone"])
     return rows
@@ -100,8 +105,7 @@ class Segmentation(Detector):
     def run(self, ctx: DetectContext) -> Iterable[Finding]:
         zones = ctx.zones
         store = ctx.store
-        store.con.register("_vw_zones", _address_zones(store, zones))
-        try:
+        with address_zones(store, zones):
             talks = store.query(
                 """SELECT s.site, f.src_ip, f.dst_ip, zs.zone AS src_zone, zd.zone AS dst_zone,
                           f.proto, f.dst_port, count(*) AS flows,
@@ -117,8 +121,6 @@ class Segmentation(Detector):
                    GROUP BY ALL""",
                 [SERVER_PORT_LIMIT],
             )
-        finally:
-            store.con.unregister("_vw_zones")
         assets = {(a["site"], a["ip"]): a for a in store.query("SELECT * FROM assets")}
         yield from self._closed_leaks(zones, talks)
         yield from self._violations(zones, talks)
