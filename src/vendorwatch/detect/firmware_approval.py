@@ -54,6 +54,9 @@ SIGNATURE_SIGNAL = "firmware.signature"
 STRING_SIGNAL = "firmware.string"
 CRITICAL_FUNCTIONS = ("high", "vital")
 MAX_EVIDENCE = 50
+# the finding kinds this detector gives (the report groups them)
+FINDING_KINDS = ("unapproved-firmware", "approval-without-test", "firmware-signature-invalid",
+                 "firmware-vendor-endpoint")
 
 
 @dataclass

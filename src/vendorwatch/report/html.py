@@ -13,6 +13,7 @@ from typing import Any
 from jinja2 import Environment
 
 from vendorwatch import __version__
+from vendorwatch.detect.firmware_approval import FINDING_KINDS as FIRMWARE_KINDS
 from vendorwatch.detect.interface import SEVERITIES
 from vendorwatch.report.chart import makers_by_risk, shares_by_function
 from vendorwatch.report.pages import page_environment
@@ -132,9 +133,7 @@ def registers_context(
         "reconciliation": [f for f in findings if f["kind"] in RECONCILIATION_KINDS],
         "access_people": people,
         "firmware_images": images,
-        "firmware_findings": [f for f in findings if f["kind"] in (
-            "unapproved-firmware", "approval-without-test", "firmware-signature-invalid",
-            "firmware-vendor-endpoint")],
+        "firmware_findings": [f for f in findings if f["kind"] in FIRMWARE_KINDS],
     }
 
 

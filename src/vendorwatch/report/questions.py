@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from vendorwatch.detect.firmware_approval import FINDING_KINDS as FIRMWARE_KINDS
 from vendorwatch.store import Store
 
 SCANNING = "container scanning"
@@ -157,8 +158,7 @@ def _access(store: Store, findings: list[dict[str, Any]]) -> dict[str, Any]:
 def _updates(store: Store, findings: list[dict[str, Any]]) -> dict[str, Any]:
     question = ("Are equipment tests and update validation as strict as at the airport: "
                 "is every firmware version tested and approved?")
-    firmware = _of(findings, "unapproved-firmware", "approval-without-test",
-                   "firmware-signature-invalid", "firmware-vendor-endpoint")
+    firmware = _of(findings, *FIRMWARE_KINDS)
     images = store.query(
         """SELECT count(*) AS images,
                   count(*) FILTER (WHERE id IN (SELECT image_id FROM firmware_approvals
