@@ -96,6 +96,10 @@ class RateColumn(ProgressColumn):
         return Text(f"{records:,} pkts {rate:,.0f} pkt/s", style="progress.data.speed")
 
 
+FailOnOption = Annotated[
+    str | None,
+    typer.Option(callback=_check_severity, help="Exit 1 if an open finding is at or above."),
+]
 PolicyOption = Annotated[
     str | None,
     typer.Option(help="Sector policy for detection: general, port-critical, rail or a policy "
@@ -217,9 +221,7 @@ def ingest(
              "CSV, IPFIX, NetFlow v9, Suricata EVE, Joy), registers (CSV, XLSX).")],
     site: Annotated[str, typer.Option(help="Site the inputs belong to, e.g. 'Terminal West'.")]
     = "",
-    fail_on: Annotated[str | None, typer.Option(callback=_check_severity,
-                                                help="Exit 1 if a finding is at or above.")]
-    = None,
+    fail_on: FailOnOption = None,
     policy: PolicyOption = None,
     zones: ZonesOption = None,
     closed_zone: ClosedZoneOption = None,
@@ -297,9 +299,7 @@ def ingest(
 @app.command()
 def detect(
     ctx: typer.Context,
-    fail_on: Annotated[str | None, typer.Option(callback=_check_severity,
-                                                help="Exit 1 if a finding is at or above.")]
-    = None,
+    fail_on: FailOnOption = None,
     policy: PolicyOption = None,
     zones: ZonesOption = None,
     closed_zone: ClosedZoneOption = None,
@@ -354,9 +354,7 @@ def findings(
     severity: Annotated[str | None, typer.Option(callback=_check_severity,
                                                  help="Only at or above this severity.")]
     = None,
-    fail_on: Annotated[str | None, typer.Option(callback=_check_severity,
-                                                help="Exit 1 if a finding is at or above.")]
-    = None,
+    fail_on: FailOnOption = None,
     state: Annotated[str | None, typer.Option(
         help="Only findings in this state: open, accepted, false_positive, mitigated, "
              "allowlisted.")] = None,
