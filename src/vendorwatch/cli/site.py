@@ -145,7 +145,7 @@ def impact(
     """What stops per function (scanning, cranes, CCTV…) if one maker, owner or country's
     devices are all switched off or unreachable: devices and declared capacity lost."""
     from vendorwatch.cli.app import _fail, _open, out, say
-    from vendorwatch.detect.concentration import devices, select
+    from vendorwatch.detect.concentration import devices, known_name, select
     from vendorwatch.detect.concentration import impact as impact_of
     from vendorwatch.intel import load_registry
 
@@ -156,7 +156,7 @@ def impact(
     with _open(ctx, reading=True) as store:
         found = devices(store, registry, site)
     lost, scenario = select(registry, found, maker=maker, owner=owner, country=country)
-    if not lost and ("(no maker or brand" in scenario or "(not in the registry)" in scenario):
+    if not known_name(registry, found, maker=maker, owner=owner):
         raise _fail(f"{maker or owner}: no maker, brand or owner of that name in the registry "
                     "or on the devices (see `vendorwatch assets`)")
     rows = impact_of(found, lost)

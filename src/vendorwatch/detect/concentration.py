@@ -191,6 +191,20 @@ def select(
     return [], "nothing"
 
 
+def known_name(
+    registry: Registry, found: list[Device], maker: str | None = None,
+    owner: str | None = None,
+) -> bool:
+    """Whether a maker (or brand) or owner name denotes anyone: the registry knows it, or
+    a device carries it. A country is always a valid question."""
+    if maker is not None:
+        return _maker_of(registry, maker) is not None or any(
+            d.maker.lower() == maker.lower() for d in found)
+    if owner is not None:
+        return _find_party(registry, owner) is not None
+    return True
+
+
 def _find_party(registry: Registry, name: str) -> Any:
     wanted = name.strip().lower()
     for party in [*registry.makers.values(), *registry.organisations.values()]:
