@@ -104,7 +104,9 @@ def _ingest(
     result.kind = reader.kind
     files = {f: file_sha256(f) for f in reader.files(path)}
     sha = content_sha256(path, files)
-    registers = isinstance(reader, RegisterReader)
+    # a register's rows live in its own table (forgotten with it when read again)
+    tables: tuple[str, ...] = (reader.table,) if isinstance(reader, RegisterReader) else ()
+    registers = bool(tables)
     if registers:
         # a register is read through its column map: the same file under another map is
         # other content; and a register is the site's current truth, read whenever it is
@@ -118,7 +120,6 @@ def _ingest(
     if (earlier is not None and not again) or (files and already >= set(files.values())):
         result.status = "unchanged"
         return result
-    tables: tuple[str, ...] = (reader.table,) if isinstance(reader, RegisterReader) else ()
     with store.ingesting(str(path.resolve()), sha, reader.kind, site,
                          replaces=earlier if again else None, tables=tables) as batch:
         batch.column_map = columns
