@@ -50,7 +50,7 @@ def test_real_captures_name_the_tool(shared_data: Path, tmp_path: Path, relative
                                      tool: str) -> None:
     path = shared_data / relative
     if not path.exists():
-        pytest.skip(f"{path} not present")
+        pytest.skip(f"{path} not present: this copy of ../shared/data lacks the capture")
     found = findings_for(tmp_path, path)
     assert tool in tools(found)
     for finding in found:
