@@ -4,6 +4,7 @@ ingest or import the same bytes once)."""
 from __future__ import annotations
 
 import hashlib
+from importlib.abc import Traversable
 from pathlib import Path
 from typing import TypeVar
 
@@ -64,3 +65,25 @@ def load_yaml_model(text: str, origin: str | Path, model: type[ModelT]) -> Model
         error = exc.errors()[0]
         where = ".".join(str(p) for p in error["loc"]) or "top level"
         raise InputError(origin, error["msg"], where) from None
+
+
+def load_data_file(
+    model: type[ModelT], packaged: Traversable, path: Path | None, what: str
+) -> tuple[ModelT, str]:
+    """A packaged data file (or the one at `path`) validated against `model`, with its
+    label; InputError "invalid {what}: …" naming the file otherwise."""
+    label = str(path or packaged)
+    try:
+        raw = (path or packaged).read_text(encoding="utf-8")
+        data = model.model_validate(yaml.safe_load(raw))
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        reason = str(exc).strip().splitlines()
+        raise InputError(label, f"invalid {what}: {' '.join(reason[:3])}") from None
+    return data, label
+
+
+def require_unique(ids: list[str], label: str, what: str) -> None:
+    """InputError naming the ids given more than once in a data file."""
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise InputError(label, f"duplicate {what} ids: {', '.join(duplicates)}")

@@ -45,8 +45,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from vendorwatch import signals
 from vendorwatch.detect.interface import (
@@ -57,7 +56,7 @@ from vendorwatch.detect.interface import (
     evidence_row,
 )
 from vendorwatch.detect.internet_exposure import OPERATIONAL_CLASSES, is_public
-from vendorwatch.errors import InputError
+from vendorwatch.files import load_data_file, require_unique
 from vendorwatch.identify import oui
 
 MAX_EVIDENCE = 50
@@ -149,17 +148,8 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 def load_cellular(path: Path | None = None) -> CellularCatalogue:
     """Load and validate the cellular catalogue (the packaged file unless `path` is given)."""
     packaged = resources.files("vendorwatch.detect") / "data" / "cellular.yaml"
-    label = str(path or packaged)
-    try:
-        raw = (path or packaged).read_text(encoding="utf-8")
-        catalogue = CellularCatalogue.model_validate(yaml.safe_load(raw))
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        reason = str(exc).strip().splitlines()
-        raise InputError(label, f"invalid cellular catalogue: {' '.join(reason[:3])}") from None
-    ids = [e.id for e in catalogue.entries]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
-    if duplicates:
-        raise InputError(label, f"duplicate cellular entry ids: {', '.join(duplicates)}")
+    catalogue, label = load_data_file(CellularCatalogue, packaged, path, "cellular catalogue")
+    require_unique([e.id for e in catalogue.entries], label, "cellular entry")
     return catalogue
 
 

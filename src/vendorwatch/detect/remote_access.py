@@ -42,8 +42,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vendorwatch import signals
 from vendorwatch.detect.interface import (
@@ -57,6 +56,7 @@ from vendorwatch.detect.interface import (
 )
 from vendorwatch.detect.internet_exposure import OPERATIONAL_CLASSES, is_public
 from vendorwatch.errors import InputError
+from vendorwatch.files import load_data_file
 
 MAX_EVIDENCE = 50
 # Reverse SSH: an internal host's outbound SSH session at least this long, with at least
@@ -235,13 +235,7 @@ def load_tools(path: Path | None = None) -> Matcher:
     """Load and validate the tool catalogue (the packaged file unless `path` is given).
     An invalid file raises InputError naming the file and the first problems."""
     packaged = resources.files("vendorwatch.detect") / "data" / "remote_access_tools.yaml"
-    label = str(path or packaged)
-    try:
-        raw = (path or packaged).read_text(encoding="utf-8")
-        catalogue = ToolCatalogue.model_validate(yaml.safe_load(raw))
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        reason = str(exc).strip().splitlines()
-        raise InputError(label, f"invalid remote-access tools: {' '.join(reason[:3])}") from None
+    catalogue, label = load_data_file(ToolCatalogue, packaged, path, "remote-access tools")
     return Matcher.of(catalogue, label)
 
 

@@ -8,10 +8,9 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from vendorwatch.errors import InputError
+from vendorwatch.files import load_data_file, require_unique
 from vendorwatch.identify.claims import Attribute, Claim, EvidenceRow
 from vendorwatch.identify.makers import MakerNames
 
@@ -63,17 +62,8 @@ def load_fingerprints(path: Path | None = None) -> Fingerprints:
     """Load and validate the fingerprint rules (the packaged file unless `path` is given).
     Invalid rules raise InputError naming the file and the first problem."""
     packaged = resources.files("vendorwatch.identify") / "data" / "fingerprints.yaml"
-    label = str(path or packaged)
-    try:
-        raw = (path or packaged).read_text(encoding="utf-8")
-        data = Fingerprints.model_validate(yaml.safe_load(raw))
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        reason = str(exc).strip().splitlines()
-        raise InputError(label, f"invalid fingerprint rules: {' '.join(reason[:3])}") from None
-    ids = [rule.id for rule in data.rules]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
-    if duplicates:
-        raise InputError(label, f"duplicate fingerprint rule ids: {', '.join(duplicates)}")
+    data, label = load_data_file(Fingerprints, packaged, path, "fingerprint rules")
+    require_unique([rule.id for rule in data.rules], label, "fingerprint rule")
     return data
 
 
